@@ -1,0 +1,90 @@
+# aigov: run `make help` for the targets. The two a new user needs: `make demo`, `make test`.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CACHE := .cache
+export KUBECONFIG ?= $(CURDIR)/$(CACHE)/cluster/kubeconfig
+KUBECTL = $(shell $(PY) -c 'from tools.controlplane.binaries import find; print(find("kubectl"))' 2>/dev/null || echo kubectl)
+
+##@ Start here
+
+.PHONY: demo
+demo: venv binaries ## Build what is missing, start the control plane and operator, show admitted and refused workloads
+	$(PY) -m tools.demo
+
+.PHONY: test
+test: venv binaries ## Lint, unit and end-to-end tests against the real local control plane
+	$(MAKE) lint
+	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/e2e -q -m e2e
+
+##@ Development
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create .venv with aigov and its pinned test and lint tools
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	touch $@
+
+.PHONY: lint
+lint: venv ## ruff, mypy (strict) and the import-layer contracts
+	$(VENV)/bin/ruff check operator tests tools
+	$(VENV)/bin/ruff format --check operator tests tools
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+.PHONY: unit
+unit: venv ## Unit tests only (no cluster, seconds)
+	$(PY) -m pytest tests/unit -q
+
+.PHONY: e2e
+e2e: venv binaries ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
+	$(PY) -m pytest tests/e2e -q -m e2e
+
+.PHONY: run
+run: venv ## Run the operator out of cluster against $(KUBECONFIG), webhook on 127.0.0.1
+	AIGOV_MANAGE_WEBHOOKS=true $(PY) -m aigov
+
+.PHONY: install
+install: venv ## Install the CRDs into the cluster of $(KUBECONFIG) (server-side apply)
+	$(KUBECTL) apply --server-side --force-conflicts -f crds/
+
+##@ Local control plane
+
+.PHONY: binaries
+binaries: ## Build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok, helm into .cache/bin
+	bash tools/controlplane/build.sh all
+
+.PHONY: cluster-up
+cluster-up: venv binaries ## Start etcd, kube-apiserver, controller-manager, scheduler, kwok and fake GPU nodes (idempotent)
+	$(PY) -m tools.controlplane up
+
+.PHONY: cluster-down
+cluster-down: venv ## Stop the local control plane; leaves no process behind
+	$(PY) -m tools.controlplane down
+
+.PHONY: kind-up
+kind-up: ## Create a kind cluster instead (needs a Docker engine; not available on the dev machines)
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { \
+	  echo "kind needs a running Docker engine; this machine has none. Use 'make cluster-up'."; exit 1; }
+	bash tools/controlplane/build.sh kind
+	$(CACHE)/bin/kind create cluster --name aigov --kubeconfig $(CACHE)/kind-kubeconfig
+	@echo "export KUBECONFIG=$(CURDIR)/$(CACHE)/kind-kubeconfig USE_EXISTING_CLUSTER=true"
+
+.PHONY: clean
+clean: cluster-down ## Stop the cluster and remove build outputs (keeps the Go caches)
+	rm -rf $(CACHE)/cluster $(CACHE)/build
+
+##@ Help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)

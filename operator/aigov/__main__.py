@@ -1,0 +1,39 @@
+"""`python -m aigov`: run the operator against the current kubeconfig (or in-cluster)."""
+
+from __future__ import annotations
+
+import sys
+
+import kopf
+
+import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
+from aigov import logs
+from aigov.config import ConfigError, Settings
+from aigov.handlers.lifecycle import configure, prepare_certificates
+from aigov.handlers.runtime import Runtime
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read settings once, set up logs and certificates, then hand over to kopf."""
+    del argv
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"aigov: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    runtime = Runtime(settings=settings)
+    runtime.cert_dir, runtime.ca_pem = prepare_certificates(settings)
+    kopf_settings = kopf.OperatorSettings()
+    configure(kopf_settings, runtime)
+    kopf.run(
+        clusterwide=True,
+        standalone=True,
+        settings=kopf_settings,
+        memo=kopf.Memo(runtime=runtime),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""The aigov API: names, constants and pydantic models of the custom resources.
+
+Everything here is pure data: no kopf, no Kubernetes client, no I/O. The names are the
+interface contract of DESIGN.md; examples, the chart and outside checks depend on them.
+"""

@@ -1,0 +1,69 @@
+"""Names aigov writes to or reads from the cluster: group, kinds, labels, annotations, codes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+GROUP: Final = "aigov.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+CATEGORY: Final = "aigov"
+
+# Plurals, as kopf and the API server spell resources.
+GOVERNED_MODELS: Final = "governedmodels"
+RISK_ASSESSMENTS: Final = "riskassessments"
+MODEL_APPROVALS: Final = "modelapprovals"
+PLACEMENT_POLICIES: Final = "placementpolicies"
+
+# Labels.
+MODE_LABEL: Final = f"{GROUP}/mode"
+"""Namespace label that opts a namespace into governance: enforce | warn | audit."""
+MODEL_LABEL: Final = f"{GROUP}/model"
+"""Workload label naming its GovernedModel (same namespace), on the object and its template."""
+
+# Annotations. Identity stamps are written by the webhook from the authenticated request.
+AUTHOR_ANNOTATION: Final = f"{GROUP}/author"
+ASSESSOR_ANNOTATION: Final = f"{GROUP}/assessor"
+APPROVER_ANNOTATION: Final = f"{GROUP}/approver"
+VIOLATIONS_ANNOTATION: Final = f"{GROUP}/violations"
+"""Audit mode: JSON list of {code, message, path} written on the admitted object."""
+FLAGGED_ANNOTATION: Final = f"{GROUP}/flagged"
+"""Set on running workloads whose model lost approval or placement; value says why."""
+
+# Prefix for kopf's own bookkeeping (progress, diff-base, finalizer): we own every name.
+KOPF_PREFIX: Final = GROUP
+FINALIZER: Final = f"{GROUP}/finalizer"
+
+GPU_RESOURCE: Final = "nvidia.com/gpu"
+OPERATOR_NAME: Final = "aigov"
+
+
+class Mode(StrEnum):
+    """How a governed namespace treats a workload that breaks a rule."""
+
+    ENFORCE = "enforce"
+    WARN = "warn"
+    AUDIT = "audit"
+
+
+class Reason(StrEnum):
+    """Stable reason codes shown to users; see DESIGN.md 'Rules'."""
+
+    UNGOVERNED_WORKLOAD = "UngovernedWorkload"
+    MODEL_NOT_FOUND = "ModelNotFound"
+    LINEAGE_INCOMPLETE = "LineageIncomplete"
+    RISK_ASSESSMENT_MISSING = "RiskAssessmentMissing"
+    RISK_ASSESSMENT_EXPIRED = "RiskAssessmentExpired"
+    RISK_UNACCEPTABLE = "RiskUnacceptable"
+    NOT_APPROVED = "NotApproved"
+    ARTIFACT_NOT_APPROVED = "ArtifactNotApproved"
+    PLACEMENT_VIOLATION = "PlacementViolation"
+    MODEL_RETIRED = "ModelRetired"
+    SEPARATION_OF_DUTIES = "SeparationOfDuties"
+    MODE_CHANGE_FORBIDDEN = "ModeChangeForbidden"
+    """Namespace guard: only admin groups may set, change or remove aigov.io/mode."""
+    INVALID_MODE = "InvalidMode"
+    """Namespace guard: aigov.io/mode must be enforce, warn or audit."""
+    INVALID_REQUEST = "InvalidRequest"
+    """Not a governance rule: the AdmissionReview itself could not be understood."""

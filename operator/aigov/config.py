@@ -1,0 +1,122 @@
+"""Operator configuration: one typed object, read once from the environment at start-up.
+
+Every field is documented here, and the Helm chart sets the same environment variables, so
+this file is the reference for what can be configured.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value aigov cannot use."""
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name}={value!r}: expected true or false")
+
+
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={value!r}: expected an integer") from exc
+    if not low <= number <= high:
+        raise ConfigError(f"{name}={number}: expected {low}..{high}")
+    return number
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an aigov operator process needs to know; see `from_env` for the variables."""
+
+    namespace: str = "aigov-system"
+    """The operator's own namespace (AIGOV_NAMESPACE). Never intercepted by the webhooks."""
+
+    webhook_host: str = "127.0.0.1"
+    """Address the webhook server listens on (AIGOV_WEBHOOK_HOST)."""
+
+    webhook_port: int = 9443
+    """HTTPS port of the webhook server (AIGOV_WEBHOOK_PORT)."""
+
+    cert_dir: Path | None = None
+    """Directory with tls.crt, tls.key and ca.crt (AIGOV_CERT_DIR), e.g. a mounted Secret
+    kept fresh by cert-manager; kopf reloads the files when they change. When unset, a CA and
+    serving certificate are made at start-up (local runs)."""
+
+    manage_webhooks: bool = False
+    """Write the webhook configurations at start-up, pointing at this process
+    (AIGOV_MANAGE_WEBHOOKS). For local runs; in a cluster the Helm chart renders them."""
+
+    webhook_config_name: str = "aigov-local"
+    """Name of the webhook configurations written when manage_webhooks is on
+    (AIGOV_WEBHOOK_CONFIG_NAME)."""
+
+    failure_policy: str = "Fail"
+    """failurePolicy of managed webhook configurations (AIGOV_FAILURE_POLICY): Fail keeps
+    governed namespaces closed when aigov is down; Ignore keeps them open."""
+
+    admin_groups: tuple[str, ...] = ("system:masters", "aigov-admins")
+    """Groups whose members may set or remove the aigov.io/mode label of a namespace
+    (AIGOV_ADMIN_GROUPS, comma-separated)."""
+
+    operator_users: tuple[str, ...] = ()
+    """Users allowed to write aigov.io/ stamps and status (AIGOV_OPERATOR_USERS): the
+    operator's own identity, e.g. system:serviceaccount:aigov-system:aigov."""
+
+    health_port: int = 8080
+    """Port of the liveness/readiness endpoint (AIGOV_HEALTH_PORT); 0 disables it."""
+
+    log_level: str = "INFO"
+    """Python log level name (AIGOV_LOG_LEVEL)."""
+
+    excluded_namespaces: tuple[str, ...] = field(default=("kube-system",))
+    """Namespaces never intercepted besides the operator's own (AIGOV_EXCLUDED_NAMESPACES)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from `env` (default os.environ); raise ConfigError on bad values."""
+        e = os.environ if env is None else env
+        d = cls()
+        cert_dir = e.get("AIGOV_CERT_DIR")
+        failure_policy = e.get("AIGOV_FAILURE_POLICY", d.failure_policy)
+        if failure_policy not in {"Fail", "Ignore"}:
+            raise ConfigError(f"AIGOV_FAILURE_POLICY={failure_policy!r}: expected Fail or Ignore")
+        return cls(
+            namespace=e.get("AIGOV_NAMESPACE", d.namespace),
+            webhook_host=e.get("AIGOV_WEBHOOK_HOST", d.webhook_host),
+            webhook_port=_int(
+                "AIGOV_WEBHOOK_PORT", e.get("AIGOV_WEBHOOK_PORT", str(d.webhook_port)), 1, 65535
+            ),
+            cert_dir=Path(cert_dir) if cert_dir else None,
+            manage_webhooks=_bool("AIGOV_MANAGE_WEBHOOKS", e.get("AIGOV_MANAGE_WEBHOOKS", "")),
+            webhook_config_name=e.get("AIGOV_WEBHOOK_CONFIG_NAME", d.webhook_config_name),
+            failure_policy=failure_policy,
+            admin_groups=_split(e.get("AIGOV_ADMIN_GROUPS", ",".join(d.admin_groups))),
+            operator_users=_split(e.get("AIGOV_OPERATOR_USERS", "")),
+            health_port=_int(
+                "AIGOV_HEALTH_PORT", e.get("AIGOV_HEALTH_PORT", str(d.health_port)), 0, 65535
+            ),
+            log_level=e.get("AIGOV_LOG_LEVEL", d.log_level).upper(),
+            excluded_namespaces=_split(
+                e.get("AIGOV_EXCLUDED_NAMESPACES", ",".join(d.excluded_namespaces))
+            ),
+        )
+
+    @property
+    def never_intercepted(self) -> tuple[str, ...]:
+        """Namespaces whose objects the webhooks never judge: kube-system and our own."""
+        return tuple(dict.fromkeys((*self.excluded_namespaces, self.namespace)))

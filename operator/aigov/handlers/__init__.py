@@ -1,0 +1,9 @@
+"""kopf wiring only: decorators and short functions that parse, call, and apply.
+
+Importing this package registers every handler with kopf's default registry. Decisions live
+in aigov.admission / aigov.reconcile / aigov.policy; nothing here decides anything.
+"""
+
+from aigov.handlers import admission, indexes, lifecycle
+
+__all__ = ["admission", "indexes", "lifecycle"]

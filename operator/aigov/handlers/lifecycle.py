@@ -1,0 +1,143 @@
+"""Start-up and shutdown: certificates, webhook configurations (local runs), health server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp.web
+import kopf
+import prometheus_client
+
+from aigov import certs, kube, logs, webhooks
+from aigov.config import Settings
+from aigov.handlers.runtime import Runtime
+from aigov.handlers.server import GuardedWebhookServer
+
+log = logs.get("aigov.lifecycle")
+
+
+def prepare_certificates(settings: Settings) -> tuple[Path, bytes]:
+    """The directory holding tls.crt/tls.key/ca.crt, and the CA bundle to publish.
+
+    A mounted directory (cert-manager or the chart's Secret) wins; otherwise a CA and a
+    serving certificate for the webhook host are made in a private temporary directory.
+    """
+    if settings.cert_dir is not None:
+        return settings.cert_dir, (settings.cert_dir / "ca.crt").read_bytes()
+    directory = Path(tempfile.mkdtemp(prefix="aigov-certs-"))
+    ca = certs.make_ca("aigov-webhook-ca")
+    leaf = certs.issue(
+        ca, settings.webhook_host, hosts=(settings.webhook_host, "localhost"), server=True
+    )
+    leaf.write(directory / "tls.crt", directory / "tls.key")
+    (directory / "ca.crt").write_bytes(ca.cert_pem)
+    return directory, ca.cert_pem
+
+
+def configure(kopf_settings: kopf.OperatorSettings, runtime: Runtime) -> None:
+    """Our names for kopf's bookkeeping, our webhook server, quiet event posting."""
+    prefix = "operator.aigov.io"
+    kopf_settings.persistence.finalizer = "aigov.io/finalizer"
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
+    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=prefix, key="last-handled-configuration"
+    )
+    kopf_settings.posting.level = 30  # WARNING: handler chatter does not become Events
+    kopf_settings.admission.managed = None  # configurations come from us or the chart
+    cert_dir = runtime.cert_dir
+    assert cert_dir is not None
+    kopf_settings.admission.server = GuardedWebhookServer(
+        addr=runtime.settings.webhook_host,
+        port=runtime.settings.webhook_port,
+        host=runtime.settings.webhook_host,
+        certfile=str(cert_dir / "tls.crt"),
+        pkeyfile=str(cert_dir / "tls.key"),
+        cafile=str(cert_dir / "ca.crt"),
+    )
+
+
+def _client_config(runtime: Runtime) -> dict[str, Any]:
+    s = runtime.settings
+    return {
+        "url": f"https://{s.webhook_host}:{s.webhook_port}",
+        "caBundle": base64.b64encode(runtime.ca_pem).decode(),
+    }
+
+
+@kopf.on.startup()
+async def start(*, memo: Any, **_: Any) -> None:
+    """Serve health and metrics; for local runs, route the API server's webhooks to us."""
+    runtime: Runtime = memo.runtime
+    settings = runtime.settings
+    if settings.health_port:
+        memo.health_runner = await _start_health(runtime)
+    if settings.manage_webhooks:
+        body = webhooks.validating_configuration(
+            settings.webhook_config_name,
+            _client_config(runtime),
+            settings.never_intercepted,
+            settings.failure_policy,
+        )
+        await kube.apply_webhook_configuration(body)
+        log.info("webhook configuration applied", name=settings.webhook_config_name)
+
+
+@kopf.on.cleanup()
+async def stop(*, memo: Any, **_: Any) -> None:
+    """Remove what start() wrote: a stopped local operator must not block the cluster."""
+    runtime: Runtime = memo.runtime
+    if runtime.settings.manage_webhooks:
+        await kube.delete_webhook_configuration(
+            "ValidatingWebhookConfiguration", runtime.settings.webhook_config_name
+        )
+        log.info("webhook configuration removed", name=runtime.settings.webhook_config_name)
+    runner = getattr(memo, "health_runner", None)
+    if runner is not None:
+        await runner.cleanup()
+
+
+async def _listening(host: str, port: int) -> bool:
+    """Whether the webhook server accepts connections (kopf starts it after its scan)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout=1)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+async def _start_health(runtime: Runtime) -> aiohttp.web.AppRunner:
+    async def healthz(_: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.json_response({"status": "ok"})
+
+    async def readyz(_: aiohttp.web.Request) -> aiohttp.web.Response:
+        if not runtime.ready:
+            return aiohttp.web.json_response({"status": "indexes loading"}, status=503)
+        if not await _listening(runtime.settings.webhook_host, runtime.settings.webhook_port):
+            return aiohttp.web.json_response({"status": "webhook not serving"}, status=503)
+        return aiohttp.web.json_response({"status": "ready"})
+
+    async def metrics(_: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(
+            body=prometheus_client.generate_latest(),
+            headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST},
+        )
+
+    app = aiohttp.web.Application()
+    app.add_routes(
+        [
+            aiohttp.web.get("/healthz", healthz),
+            aiohttp.web.get("/readyz", readyz),
+            aiohttp.web.get("/metrics", metrics),
+        ]
+    )
+    runner = aiohttp.web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    host = "127.0.0.1" if runtime.settings.webhook_host == "127.0.0.1" else "0.0.0.0"  # noqa: S104
+    await aiohttp.web.TCPSite(runner, host, runtime.settings.health_port).start()
+    log.info("health endpoint", host=host, port=runtime.settings.health_port)
+    return runner

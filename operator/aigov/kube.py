@@ -1,0 +1,82 @@
+"""The one module that talks to the API server outside kopf's own machinery.
+
+Used at start-up and shutdown (webhook configurations for local runs) and by reconcilers;
+never on the admission path, which reads in-memory indexes only. Calls are synchronous
+`kubernetes` client calls run in a thread so they never block kopf's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+_loaded = False
+
+
+def _api() -> Any:
+    global _loaded  # noqa: PLW0603 - the kubeconfig is loaded once per process
+    if not _loaded:
+        try:
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+        except config.ConfigException:
+            config.load_kube_config()  # type: ignore[no-untyped-call]
+        _loaded = True
+    return client.ApiClient()
+
+
+def _apply_webhook_configuration_sync(body: dict[str, Any]) -> None:
+    # The client accepts plain dicts; typed as Any because its models are not our API.
+    api: Any = client.AdmissionregistrationV1Api(_api())
+    kind = body["kind"]
+    name = body["metadata"]["name"]
+    create, read, replace = (
+        (
+            api.create_validating_webhook_configuration,
+            api.read_validating_webhook_configuration,
+            api.replace_validating_webhook_configuration,
+        )
+        if kind == "ValidatingWebhookConfiguration"
+        else (
+            api.create_mutating_webhook_configuration,
+            api.read_mutating_webhook_configuration,
+            api.replace_mutating_webhook_configuration,
+        )
+    )
+    try:
+        create(body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        existing = read(name)
+        body = {
+            **body,
+            "metadata": {**body["metadata"], "resourceVersion": existing.metadata.resource_version},
+        }
+        replace(name, body)
+
+
+def _delete_webhook_configuration_sync(kind: str, name: str) -> None:
+    api: Any = client.AdmissionregistrationV1Api(_api())
+    delete = (
+        api.delete_validating_webhook_configuration
+        if kind == "ValidatingWebhookConfiguration"
+        else api.delete_mutating_webhook_configuration
+    )
+    try:
+        delete(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+async def apply_webhook_configuration(body: dict[str, Any]) -> None:
+    """Create or replace a Validating/MutatingWebhookConfiguration."""
+    await asyncio.to_thread(_apply_webhook_configuration_sync, body)
+
+
+async def delete_webhook_configuration(kind: str, name: str) -> None:
+    """Delete a webhook configuration; absent is fine."""
+    await asyncio.to_thread(_delete_webhook_configuration_sync, kind, name)

@@ -1,0 +1,352 @@
+"""A typed view of any admitted object: which pod specs it holds and what they would run.
+
+The API server sends objects as plain JSON in a dozen shapes: a Pod's spec is at ``spec``, a
+CronJob's at ``spec.jobTemplate.spec.template.spec``, an InferenceService's components are
+pod-spec-like objects with a ``model`` on the side. Rules should not know those shapes (bypass
+class 6: a pod template hidden inside another kind), so ``parse_workload`` finds every pod spec
+once and each rule reads ``Workload.templates``, with the field path a user can find it at.
+
+Parsing never raises on odd fields: a missing, null or wrongly typed field counts as absent,
+because a webhook that crashes fails open or closed by configuration, not by decision. Only an
+object that is not a mapping or has no kind raises ``MalformedWorkload``: there is nothing to
+judge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+from aigov.api.constants import MODEL_LABEL
+
+Quantity = str | int | float
+"""A resource quantity as JSON carries it: "1", 2, "500m", "16Gi"."""
+
+INFERENCE_SERVICE: Final = ("serving.kserve.io", "InferenceService")
+"""(group, kind) of KServe's model-serving resource: an AI workload by definition."""
+
+# kind -> (API group, steps from spec to the pod template). Versions are not compared: with
+# matchPolicy Equivalent every served version reaches us and they share these shapes.
+_CONTROLLERS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    "Deployment": ("apps", ("template",)),
+    "StatefulSet": ("apps", ("template",)),
+    "DaemonSet": ("apps", ("template",)),
+    "ReplicaSet": ("apps", ("template",)),
+    "ReplicationController": ("", ("template",)),
+    "Job": ("batch", ("template",)),
+    "CronJob": ("batch", ("jobTemplate", "spec", "template")),
+}
+_ISVC_COMPONENTS: Final = ("predictor", "transformer", "explainer")
+# Keys of a KServe component that hold a model server: `model` (v1beta1) and the older
+# framework-specific predictors and explainers. Each embeds a container with resources.
+_ISVC_MODEL_KEYS: Final = (
+    "model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
+    "pmml", "lightgbm", "paddle", "art", "alibi",
+)  # fmt: skip
+
+
+class MalformedWorkload(ValueError):  # noqa: N818 - the name is the contract
+    """The admitted object is not a Kubernetes object at all (not a mapping, or no kind)."""
+
+
+class ContainerKind(StrEnum):
+    """Where in a pod spec a container sits; the values are the JSON field names."""
+
+    CONTAINER = "containers"
+    INIT = "initContainers"
+    EPHEMERAL = "ephemeralContainers"
+    MODEL = "model"
+    """An InferenceService model entry: KServe turns it into the serving container."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A DRA claim reference: a pod's ``resourceClaims[i]`` or a container's ``claims[i]``."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    """``resources`` of a container or pod. Only well-typed quantities are kept."""
+
+    requests: Mapping[str, Quantity] = field(default_factory=dict)
+    limits: Mapping[str, Quantity] = field(default_factory=dict)
+    claims: tuple[Claim, ...] = ()
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container of a pod spec, with the field path users see in errors and YAML."""
+
+    kind: ContainerKind
+    path: str
+    """E.g. ``spec.template.spec.containers[0]`` or ``spec.predictor.model``."""
+    name: str | None
+    image: str | None
+    resources: Resources
+    restart_policy: str | None = None
+    """``Always`` on an init container makes it a sidecar that runs beside the app."""
+    storage_uri: str | None = None
+    """Model entries only: where KServe loads the weights from."""
+
+    @property
+    def image_path(self) -> str:
+        """Path of the image field, e.g. ``spec.template.spec.containers[0].image``."""
+        return f"{self.path}.image"
+
+    @property
+    def is_sidecar(self) -> bool:
+        """Sidecar init containers keep running, so the scheduler adds them to the app sum."""
+        return self.kind is ContainerKind.INIT and self.restart_policy == "Always"
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """A pod spec found inside an object, and the labels its Pods would carry."""
+
+    path: str
+    """Path of the pod spec, e.g. ``spec.template.spec``, ``spec``, ``spec.predictor``."""
+    labels_path: str
+    """Where the Pods' labels are written, e.g. ``spec.template.metadata.labels``."""
+    labels: Mapping[str, str]
+    inherits_labels: bool
+    """True when the labels are the object's own (Pod, InferenceService), not a separate set."""
+    containers: tuple[Container, ...] = ()
+    """App containers; for InferenceService components also the model entries."""
+    init_containers: tuple[Container, ...] = ()
+    ephemeral_containers: tuple[Container, ...] = ()
+    resources: Resources = field(default_factory=Resources)
+    """Pod-level ``spec.resources`` (Kubernetes 1.32+)."""
+    resource_claims: tuple[Claim, ...] = ()
+    node_name: str | None = None
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, Any], ...] = ()
+    affinity: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str | None:
+        """The ``aigov.io/model`` label the Pods would carry, if any."""
+        return _label_value(self.labels)
+
+    @property
+    def all_containers(self) -> tuple[Container, ...]:
+        """Every container that could run code: app, init and ephemeral."""
+        return self.containers + self.init_containers + self.ephemeral_containers
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a rule needs to know about an admitted object, whatever its kind."""
+
+    kind: str
+    api_version: str
+    namespace: str | None
+    name: str | None
+    generate_name: str | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    templates: tuple[PodTemplate, ...] = ()
+    """Every pod spec the object holds; empty for Scale and unknown kinds."""
+    replicas: int | None = None
+    """``spec.replicas`` when it is an integer: lets callers judge scale-ups against old."""
+
+    @property
+    def group(self) -> str:
+        """API group; ``""`` for the core group (``v1``)."""
+        group, _, _ = self.api_version.rpartition("/")
+        return group
+
+    @property
+    def model(self) -> str | None:
+        """The object's own ``aigov.io/model`` label, if set and not empty."""
+        return _label_value(self.labels)
+
+    @property
+    def is_inference_service(self) -> bool:
+        """A KServe InferenceService: model serving, hence an AI workload even without a GPU."""
+        return (self.group, self.kind) == INFERENCE_SERVICE
+
+    @property
+    def ref(self) -> str:
+        """``namespace/name`` for messages; a generated name shows as ``prefix*``."""
+        name = self.name or (f"{self.generate_name}*" if self.generate_name else "<unnamed>")
+        return f"{self.namespace}/{name}" if self.namespace else name
+
+
+def parse_workload(obj: object) -> Workload:
+    """Build the typed view of an admitted object; raise only if it has no kind."""
+    if not isinstance(obj, Mapping):
+        raise MalformedWorkload(f"expected a Kubernetes object, got {type(obj).__name__}")
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise MalformedWorkload("the object has no kind")
+    api_version = _str(obj.get("apiVersion")) or ""
+    meta, spec = _map(obj.get("metadata")), _map(obj.get("spec"))
+    labels = _str_map(meta.get("labels"))
+    replicas = spec.get("replicas")
+    return Workload(
+        kind=kind,
+        api_version=api_version,
+        namespace=_str(meta.get("namespace")),
+        name=_str(meta.get("name")),
+        generate_name=_str(meta.get("generateName")),
+        labels=labels,
+        annotations=_str_map(meta.get("annotations")),
+        templates=_templates(kind, api_version, spec, labels),
+        replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None,
+    )
+
+
+def _templates(
+    kind: str, api_version: str, spec: Mapping[str, Any], labels: Mapping[str, str]
+) -> tuple[PodTemplate, ...]:
+    """Find the pod specs of the known kinds. A missing apiVersion matches any group."""
+    group, _, _ = api_version.rpartition("/")
+    if kind == "Pod" and (group == "" or not api_version):
+        return (_pod(spec, "spec", labels, "metadata.labels", inherits=True),)
+    if (group, kind) == INFERENCE_SERVICE:
+        return _inference_service(spec, labels)
+    expected = _CONTROLLERS.get(kind)
+    if expected is None or (api_version and group != expected[0]):
+        return ()
+    template, path = spec, "spec"
+    for step in expected[1]:
+        template, path = _map(template.get(step)), f"{path}.{step}"
+    if not template:
+        return ()
+    tmpl_labels = _str_map(_map(template.get("metadata")).get("labels"))
+    return (
+        _pod(
+            _map(template.get("spec")),
+            f"{path}.spec",
+            tmpl_labels,
+            f"{path}.metadata.labels",
+            inherits=False,
+        ),
+    )
+
+
+def _inference_service(
+    spec: Mapping[str, Any], labels: Mapping[str, str]
+) -> tuple[PodTemplate, ...]:
+    """Each KServe component (and a multi-node predictor's workerSpec) is a pod spec.
+
+    KServe puts the InferenceService's labels on every Pod, overridden by the component's own
+    ``labels``; so the effective labels are the union, and a component override is judged.
+    """
+    found: list[PodTemplate] = []
+    for name in _ISVC_COMPONENTS:
+        component = _map(spec.get(name))
+        if not component:
+            continue
+        path = f"spec.{name}"
+        merged = {**labels, **_str_map(component.get("labels"))}
+        models = tuple(
+            _container(component.get(key), f"{path}.{key}", ContainerKind.MODEL)
+            for key in _ISVC_MODEL_KEYS
+            if isinstance(component.get(key), Mapping)
+        )
+        found.append(_pod(component, path, merged, f"{path}.labels", inherits=True, extra=models))
+        worker = _map(component.get("workerSpec"))
+        if worker:
+            found.append(
+                _pod(worker, f"{path}.workerSpec", merged, f"{path}.labels", inherits=True)
+            )
+    return tuple(found)
+
+
+def _pod(
+    spec: Mapping[str, Any],
+    path: str,
+    labels: Mapping[str, str],
+    labels_path: str,
+    *,
+    inherits: bool,
+    extra: tuple[Container, ...] = (),
+) -> PodTemplate:
+    return PodTemplate(
+        path=path,
+        labels_path=labels_path,
+        labels=labels,
+        inherits_labels=inherits,
+        containers=_containers(spec, path, ContainerKind.CONTAINER) + extra,
+        init_containers=_containers(spec, path, ContainerKind.INIT),
+        ephemeral_containers=_containers(spec, path, ContainerKind.EPHEMERAL),
+        resources=_resources(spec.get("resources"), f"{path}.resources"),
+        resource_claims=_claims(spec.get("resourceClaims"), f"{path}.resourceClaims"),
+        node_name=_str(spec.get("nodeName")),
+        node_selector=_str_map(spec.get("nodeSelector")),
+        tolerations=tuple(t for t in _list(spec.get("tolerations")) if isinstance(t, Mapping)),
+        affinity=_map(spec.get("affinity")),
+    )
+
+
+def _containers(spec: Mapping[str, Any], path: str, kind: ContainerKind) -> tuple[Container, ...]:
+    """Parse one container list; indexes in paths are the original ones, even past garbage."""
+    return tuple(
+        _container(item, f"{path}.{kind.value}[{i}]", kind)
+        for i, item in enumerate(_list(spec.get(kind.value)))
+        if isinstance(item, Mapping)
+    )
+
+
+def _container(raw: object, path: str, kind: ContainerKind) -> Container:
+    item = _map(raw)
+    return Container(
+        kind=kind,
+        path=path,
+        name=_str(item.get("name")),
+        image=_str(item.get("image")),
+        resources=_resources(item.get("resources"), f"{path}.resources"),
+        restart_policy=_str(item.get("restartPolicy")),
+        storage_uri=_str(item.get("storageUri")),
+    )
+
+
+def _resources(raw: object, path: str) -> Resources:
+    res = _map(raw)
+    return Resources(
+        requests=_quantities(res.get("requests")),
+        limits=_quantities(res.get("limits")),
+        claims=_claims(res.get("claims"), f"{path}.claims"),
+    )
+
+
+def _quantities(raw: object) -> dict[str, Quantity]:
+    return {
+        k: v
+        for k, v in _map(raw).items()
+        if isinstance(k, str) and isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
+
+
+def _claims(raw: object, path: str) -> tuple[Claim, ...]:
+    return tuple(
+        Claim(name=_str(item.get("name")) or "", path=f"{path}[{i}]")
+        for i, item in enumerate(_list(raw))
+        if isinstance(item, Mapping)
+    )
+
+
+def _label_value(labels: Mapping[str, str]) -> str | None:
+    return labels.get(MODEL_LABEL, "").strip() or None
+
+
+def _map(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> Iterable[Any]:
+    return value if isinstance(value, list | tuple) else ()
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _str_map(value: object) -> dict[str, str]:
+    return {k: v for k, v in _map(value).items() if isinstance(k, str) and isinstance(v, str)}

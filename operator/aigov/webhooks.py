@@ -1,0 +1,117 @@
+"""Which API requests aigov's webhooks receive, and the configurations that route them.
+
+One description serves both the handler registration (handlers/) and the webhook
+configurations the operator writes for local runs; the Helm chart renders the same rules and
+a test compares them. The configurations exclude kube-system and the operator's namespace, so
+a broken aigov can never stop the cluster from repairing itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aigov.api.constants import MODE_LABEL, Mode
+
+
+@dataclass(frozen=True)
+class Resource:
+    """An API resource aigov judges, with the subresources it also judges."""
+
+    group: str
+    version: str
+    plural: str
+    subresources: tuple[str, ...] = ()
+
+    @property
+    def rule_resources(self) -> list[str]:
+        return [self.plural, *(f"{self.plural}/{s}" for s in self.subresources)]
+
+
+WORKLOAD_RESOURCES: tuple[Resource, ...] = (
+    Resource("", "v1", "pods", ("ephemeralcontainers",)),
+    Resource("apps", "v1", "deployments", ("scale",)),
+    Resource("apps", "v1", "statefulsets", ("scale",)),
+    Resource("apps", "v1", "daemonsets"),
+    Resource("apps", "v1", "replicasets", ("scale",)),
+    Resource("batch", "v1", "jobs"),
+    Resource("batch", "v1", "cronjobs"),
+    Resource("serving.kserve.io", "v1beta1", "inferenceservices"),
+)
+
+VALIDATE_WORKLOADS = "validate-workloads"
+MUTATE_WORKLOADS = "mutate-workloads"
+VALIDATE_NAMESPACES = "validate-namespaces"
+
+
+def _governed_namespaces(never: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "matchExpressions": [
+            {"key": MODE_LABEL, "operator": "In", "values": [m.value for m in Mode]},
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": list(never)},
+        ]
+    }
+
+
+def _rules(resources: tuple[Resource, ...], operations: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiGroups": [r.group],
+            "apiVersions": [r.version],
+            "resources": r.rule_resources,
+            "operations": operations,
+            "scope": "*",
+        }
+        for r in resources
+    ]
+
+
+def _webhook(
+    name: str, path: str, client: dict[str, Any], failure_policy: str, **extra: Any
+) -> dict[str, Any]:
+    config = dict(client)
+    if "url" in config:
+        config["url"] = config["url"].rstrip("/") + "/" + path
+    else:
+        config["service"] = {**config["service"], "path": "/" + path}
+    return {
+        "name": name,
+        "clientConfig": config,
+        "admissionReviewVersions": ["v1"],
+        "sideEffects": "NoneOnDryRun",
+        "matchPolicy": "Equivalent",
+        "failurePolicy": failure_policy,
+        "timeoutSeconds": 10,
+        **extra,
+    }
+
+
+def validating_configuration(
+    name: str, client: dict[str, Any], never: tuple[str, ...], failure_policy: str
+) -> dict[str, Any]:
+    """The ValidatingWebhookConfiguration: workloads in governed namespaces, namespaces."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "aigov"}},
+        "webhooks": [
+            _webhook(
+                "workloads.aigov.io",
+                VALIDATE_WORKLOADS,
+                client,
+                failure_policy,
+                namespaceSelector=_governed_namespaces(never),
+                rules=_rules(WORKLOAD_RESOURCES, ["CREATE", "UPDATE"]),
+            ),
+            _webhook(
+                "namespaces.aigov.io",
+                VALIDATE_NAMESPACES,
+                client,
+                failure_policy,
+                # The guard itself must see every namespace, or removing the label would
+                # take the namespace out of the guard's sight first.
+                rules=_rules((Resource("", "v1", "namespaces"),), ["CREATE", "UPDATE"]),
+                sideEffects="None",
+            ),
+        ],
+    }

@@ -1,0 +1,60 @@
+"""End-to-end fixtures: the real control plane, the CRDs, and the operator as a process.
+
+The control plane is the one `make cluster-up` starts (same code). With
+USE_EXISTING_CLUSTER=true and KUBECONFIG, the tests run against that cluster instead (the
+envtest convention), e.g. a kind cluster made by `make kind-up`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.kube import Kube
+from tools.controlplane import binaries
+from tools.controlplane.cluster import Cluster, running
+from tools.controlplane.operator import Operator, running_operator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    if os.environ.get("USE_EXISTING_CLUSTER", "").lower() == "true":
+        path = os.environ.get("KUBECONFIG")
+        if not path:
+            raise pytest.UsageError("USE_EXISTING_CLUSTER=true needs KUBECONFIG")
+        yield Path(path)
+        return
+    with running(Cluster()) as cluster:
+        yield cluster.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kube(kubeconfig: Path) -> Iterator[Kube]:
+    client = Kube(binaries.find("kubectl"), kubeconfig)
+    client.run("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"), check=True)
+    for crd in ("governedmodels", "riskassessments", "modelapprovals", "placementpolicies"):
+        client.run(
+            "wait", "--for=condition=Established", f"crd/{crd}.aigov.io", "--timeout=60s"
+        )
+    yield client
+    for ns in client.created_namespaces:
+        client.run("delete", "namespace", ns, "--wait=false")
+
+
+@pytest.fixture(scope="session")
+def operator(kube: Kube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    log = ROOT / ".cache" / "e2e" / "operator.log"
+    with running_operator(kube.kubeconfig, log, config_name="aigov-e2e") as op:
+        yield op
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short random suffix for names that must not collide between tests."""
+    return uuid.uuid4().hex[:6]

@@ -1,0 +1,85 @@
+"""The first rule end to end: the API server refuses an ungoverned GPU workload."""
+
+from __future__ import annotations
+
+from tests.e2e import manifests
+from tests.e2e.kube import Kube, User
+from tools.controlplane.operator import Operator
+
+ALICE = User("alice", ("ml-engineers", "system:authenticated"))
+
+
+def test_gpu_deployment_naming_no_model_is_refused_in_enforce(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"enforce-{unique}", mode="enforce")
+    result = kube.apply(manifests.deployment("llm", ns, gpus=1))
+    assert not result.ok
+    assert 'admission webhook "workloads.aigov.io" denied the request' in result.stderr
+    assert "UngovernedWorkload" in result.stderr
+    assert "requests nvidia.com/gpu but names no GovernedModel" in result.stderr
+    assert "aigov.io/model" in result.stderr
+    assert kube.run("get", "deployment", "llm", "-n", ns).returncode != 0
+
+
+def test_gpu_pod_naming_no_model_is_refused_in_enforce(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"enforce-{unique}", mode="enforce")
+    result = kube.apply(manifests.pod("notebook", ns, gpus=1))
+    assert not result.ok
+    assert "UngovernedWorkload" in result.stderr
+
+
+def test_cpu_deployment_is_admitted_untouched_in_enforce(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"enforce-{unique}", mode="enforce")
+    manifest = manifests.deployment("web", ns)
+    result = kube.apply(manifest)
+    assert result.ok, result.stderr
+    assert not result.stderr.strip()  # no warnings either
+    stored = kube.get("deployment", "web", ns)
+    assert stored["spec"]["template"]["spec"] == {
+        **stored["spec"]["template"]["spec"],
+        "containers": stored["spec"]["template"]["spec"]["containers"],
+    }
+    annotations = stored["metadata"].get("annotations", {})
+    assert not any(k.startswith("aigov.io/") for k in annotations)
+
+    def running() -> bool:
+        pods = kube.list("pods", ns, "app=web")
+        return len(pods) == 1 and pods[0]["status"].get("phase") == "Running"
+
+    kube.wait_for(running, "the CPU pod Running (its pod passed admission too)", 90)
+
+
+def test_gpu_deployment_in_unlabelled_namespace_is_admitted_and_runs(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"free-{unique}")
+    result = kube.apply(manifests.deployment("llm", ns, gpus=1), user=ALICE)
+    # alice has no RBAC; the admin applies, the point is that aigov does not intercept.
+    if not result.ok:
+        result = kube.apply(manifests.deployment("llm", ns, gpus=1))
+    assert result.ok, result.stderr
+
+    def running() -> bool:
+        pods = kube.list("pods", ns, "app=llm")
+        return len(pods) == 1 and pods[0]["status"].get("phase") == "Running"
+
+    kube.wait_for(running, "the ungoverned GPU pod Running", 90)
+    (pod,) = kube.list("pods", ns, "app=llm")
+    node = kube.get("node", pod["spec"]["nodeName"])
+    assert "nvidia.com/gpu" in node["status"]["allocatable"]
+
+
+def test_refusal_names_every_problem_with_its_path(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"enforce-{unique}", mode="enforce")
+    manifest = manifests.deployment("llm", ns, gpus=1, model="fraud-scorer")
+    manifest["spec"]["template"]["metadata"]["labels"].pop("aigov.io/model")
+    result = kube.apply(manifest)
+    assert not result.ok
+    assert "UngovernedWorkload at spec.template.metadata.labels" in result.stderr

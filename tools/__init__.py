@@ -1,0 +1,1 @@
+"""Developer tooling: the local control plane. Not part of the aigov package."""
