@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.e2e.kube import Kube
 from tools.controlplane import binaries
 from tools.controlplane.cluster import Cluster, running
 from tools.controlplane.operator import Operator, running_operator
+from tools.kubectl import Kube
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,9 +38,7 @@ def kube(kubeconfig: Path) -> Iterator[Kube]:
     client = Kube(binaries.find("kubectl"), kubeconfig)
     client.run("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"), check=True)
     for crd in ("governedmodels", "riskassessments", "modelapprovals", "placementpolicies"):
-        client.run(
-            "wait", "--for=condition=Established", f"crd/{crd}.aigov.io", "--timeout=60s"
-        )
+        client.run("wait", "--for=condition=Established", f"crd/{crd}.aigov.io", "--timeout=60s")
     yield client
     for ns in client.created_namespaces:
         client.run("delete", "namespace", ns, "--wait=false")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.e2e import manifests
-from tests.e2e.kube import Kube
 from tools.controlplane import nodes
+from tools.kubectl import Kube
+
+from tests.e2e import manifests
 
 GPU_POOLS = {"h100-eu", "h200-eu", "a100-shared-us"}
 

@@ -204,7 +204,7 @@ class Cluster:
             f"--root-ca-file={p.ca_cert}",
             f"--cluster-signing-cert-file={p.ca_cert}",
             f"--cluster-signing-key-file={p.ca_key}",
-            "--controllers=*,-nodeipam,-nodelifecycle",
+            "--controllers=*,-nodeipam",
             "--v=1",
         ]
 
@@ -374,11 +374,17 @@ class Cluster:
         deadline = time.monotonic() + seconds
         while True:
             items = json.loads(self.kubectl("get", "nodes", "-o", "json"))["items"]
+            # Ready, and the controller-manager has lifted the not-ready taint: schedulable.
             ready = {
                 i["metadata"]["name"]
                 for i in items
                 for c in i.get("status", {}).get("conditions", [])
-                if c["type"] == "Ready" and c["status"] == "True"
+                if c["type"] == "Ready"
+                and c["status"] == "True"
+                and not any(
+                    t["key"].startswith("node.kubernetes.io/")
+                    for t in i.get("spec", {}).get("taints", [])
+                )
             }
             if expected <= ready:
                 return

@@ -1,4 +1,4 @@
-"""A small kubectl driver for end-to-end tests, with impersonation.
+"""A small kubectl driver with impersonation, for the demo and the end-to-end tests.
 
 Tests talk to the real API server the way users do: through kubectl, as distinct users
 (`--as`, `--as-group`), so the webhook sees `request.userInfo` exactly as in production.
@@ -56,7 +56,12 @@ class Kube:
             cmd.extend(f"--as-group={g}" for g in user.groups)
         cmd.extend(args)
         proc = subprocess.run(
-            cmd, input=stdin, capture_output=True, text=True, timeout=self.default_timeout
+            cmd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=self.default_timeout,
+            check=False,
         )
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and not result.ok:

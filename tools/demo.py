@@ -1,0 +1,105 @@
+"""`make demo`: the aigov story on the local control plane, in readable output.
+
+Builds nothing itself (make has done that), starts the control plane if needed, installs the
+CRDs, starts the operator, applies examples/ in order as the users they name, and prints what
+the API server admitted or refused and why. The cluster stays up afterwards for exploring.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import time
+
+from tools import examples
+from tools.controlplane import binaries
+from tools.controlplane.cluster import Cluster, ClusterError
+from tools.controlplane.operator import OperatorError, running_operator
+from tools.kubectl import Kube, User
+
+BOLD, GREEN, RED, DIM, RESET = "\033[1m", "\033[32m", "\033[31m", "\033[2m", "\033[0m"
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _wrap(text: str, indent: str = "    ") -> str:
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
+
+
+def _refusal(stderr: str) -> str:
+    marker = "denied the request: "
+    text = stderr.strip()
+    return text.split(marker, 1)[1] if marker in text else text
+
+
+def _show(kube: Kube, example: examples.Example) -> bool:
+    user = User(example.user, example.groups) if example.user else None
+    who = f" as {example.user}" if example.user else " as cluster admin"
+    _say(f"{BOLD}{example.name}{RESET}{DIM}{who}{RESET}")
+    _say(_wrap(example.description))
+    result = kube.apply(example.text, user=user)
+    if result.ok:
+        _say(f"  {GREEN}ADMITTED{RESET}")
+        for line in result.stderr.strip().splitlines():
+            _say(f"  {DIM}{line}{RESET}")
+    else:
+        _say(f"  {RED}REFUSED{RESET}")
+        _say(_wrap(_refusal(result.stderr)))
+    matched = (result.ok and example.expect == "admitted") or (
+        not result.ok
+        and example.expect == "refused"
+        and (example.reason is None or example.reason in result.stderr)
+    )
+    if not matched:
+        _say(f"  {RED}unexpected: this example should be {example.expect}{RESET}")
+    _say()
+    return matched
+
+
+def _show_running(kube: Kube) -> None:
+    _say(f"{BOLD}Where the admitted workloads run{RESET}")
+    time.sleep(2)
+    out = kube.run("get", "pods", "-A", "-l", "app", "-o", "json", check=True).stdout
+    for pod in json.loads(out)["items"]:
+        node = pod["spec"].get("nodeName", "")
+        pool = ""
+        if node:
+            pool = kube.get("node", node)["metadata"]["labels"].get("pool", "")
+        meta = pod["metadata"]
+        _say(
+            f"  {meta['namespace']}/{meta['name']:<40} {pod['status'].get('phase', ''):<9}"
+            f" node={node} pool={pool}"
+        )
+    _say()
+
+
+def main() -> int:
+    cluster = Cluster()
+    try:
+        cluster.up()
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    kube = Kube(binaries.find("kubectl"), cluster.kubeconfig)
+    kube.run("apply", "--server-side", "--force-conflicts", "-f", "crds/", check=True)
+    log = binaries.CACHE / "demo" / "operator.log"
+    _say(f"{DIM}operator log: {log}{RESET}\n")
+    ok = True
+    try:
+        with running_operator(cluster.kubeconfig, log, config_name="aigov-demo"):
+            for example in examples.catalogue():
+                ok = _show(kube, example) and ok
+            _show_running(kube)
+    except OperatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _say(f"The control plane is still up: export KUBECONFIG={cluster.kubeconfig}")
+    _say("Run the operator with `make run`; stop everything with `make cluster-down`.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
