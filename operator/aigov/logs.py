@@ -48,10 +48,16 @@ def configure(level: str = "INFO") -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+# kopf attaches its whole OperatorSettings and an internal flag to object log records.
+_KOPF_NOISE = ("settings", "k8s_skip")
+
+
 def _drop_unserialisable(
     _logger: object, _name: str, event: structlog.types.EventDict
 ) -> structlog.types.EventDict:
     """kopf passes objects in `extra` (k8s_ref is a dict, settings are not): keep it JSON."""
+    for key in _KOPF_NOISE:
+        event.pop(key, None)
     for key, value in list(event.items()):
         if not isinstance(value, str | int | float | bool | list | dict | type(None)):
             event[key] = str(value)

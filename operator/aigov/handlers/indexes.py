@@ -17,9 +17,16 @@ def namespace_modes(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[s
     return {name: labels.get(MODE_LABEL)}
 
 
-@kopf.on.event("namespaces")
-def mark_indexed(*, memo: Any, **_: Any) -> None:
-    """kopf calls event handlers only after every index is pre-populated: we are ready."""
+def _not_yet_indexed(*, memo: Any, **_: Any) -> bool:
     runtime: Runtime = memo.runtime
-    if not runtime.indexed.is_set():
-        runtime.indexed.set()
+    return not runtime.indexed.is_set()
+
+
+@kopf.on.event("namespaces", when=_not_yet_indexed)
+def mark_indexed(*, memo: Any, **_: Any) -> None:
+    """kopf calls event handlers only after every index is pre-populated: we are ready.
+
+    The filter turns the handler off once it has fired, so namespace events cost nothing.
+    """
+    runtime: Runtime = memo.runtime
+    runtime.indexed.set()
