@@ -118,5 +118,9 @@ class Settings:
 
     @property
     def never_intercepted(self) -> tuple[str, ...]:
-        """Namespaces whose objects the webhooks never judge: kube-system and our own."""
-        return tuple(dict.fromkeys((*self.excluded_namespaces, self.namespace)))
+        """Namespaces whose objects the webhooks never judge: kube-system and our own.
+
+        kube-system is always included, even when AIGOV_EXCLUDED_NAMESPACES lists others:
+        a broken aigov must never stop the cluster from repairing itself.
+        """
+        return tuple(dict.fromkeys(("kube-system", *self.excluded_namespaces, self.namespace)))
