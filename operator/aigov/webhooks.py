@@ -42,6 +42,21 @@ WORKLOAD_RESOURCES: tuple[Resource, ...] = (
 VALIDATE_WORKLOADS = "validate-workloads"
 MUTATE_WORKLOADS = "mutate-workloads"
 VALIDATE_NAMESPACES = "validate-namespaces"
+MUTATE_GOVERNANCE = "mutate-governance"
+VALIDATE_GOVERNANCE = "validate-governance"
+
+GOVERNANCE_RESOURCES: tuple[Resource, ...] = tuple(
+    Resource("aigov.io", "v1alpha1", plural)
+    for plural in ("governedmodels", "riskassessments", "modelapprovals")
+)
+
+
+def _not_excluded(never: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": list(never)},
+        ]
+    }
 
 
 def _governed_namespaces(never: tuple[str, ...]) -> dict[str, Any]:
@@ -104,6 +119,16 @@ def validating_configuration(
                 rules=_rules(WORKLOAD_RESOURCES, ["CREATE", "UPDATE"]),
             ),
             _webhook(
+                "governance.aigov.io",
+                VALIDATE_GOVERNANCE,
+                client,
+                failure_policy,
+                # Stamps and duties hold in every namespace, governed or not.
+                namespaceSelector=_not_excluded(never),
+                rules=_rules(GOVERNANCE_RESOURCES, ["CREATE", "UPDATE"]),
+                sideEffects="None",
+            ),
+            _webhook(
                 "namespaces.aigov.io",
                 VALIDATE_NAMESPACES,
                 client,
@@ -112,6 +137,45 @@ def validating_configuration(
                 # take the namespace out of the guard's sight first.
                 rules=_rules((Resource("", "v1", "namespaces"),), ["CREATE", "UPDATE"]),
                 sideEffects="None",
+            ),
+        ],
+    }
+
+
+def mutating_configuration(
+    name: str, client: dict[str, Any], never: tuple[str, ...], failure_policy: str
+) -> dict[str, Any]:
+    """The MutatingWebhookConfiguration: identity stamps, audit annotations on workloads."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "aigov"}},
+        "webhooks": [
+            _webhook(
+                "stamps.aigov.io",
+                MUTATE_GOVERNANCE,
+                client,
+                failure_policy,
+                namespaceSelector=_not_excluded(never),
+                rules=_rules(GOVERNANCE_RESOURCES, ["CREATE"]),
+                sideEffects="None",
+                reinvocationPolicy="Never",
+            ),
+            _webhook(
+                "workloads.aigov.io",
+                MUTATE_WORKLOADS,
+                client,
+                failure_policy,
+                namespaceSelector=_governed_namespaces(never),
+                # Not the subresources: a Scale or an ephemeral-container update carries
+                # no annotations of the object to write to.
+                rules=_rules(
+                    tuple(Resource(r.group, r.version, r.plural) for r in WORKLOAD_RESOURCES),
+                    ["CREATE", "UPDATE"],
+                ),
+                sideEffects="None",
+                # Other mutating webhooks may change the pod spec after us: judge again.
+                reinvocationPolicy="IfNeeded",
             ),
         ],
     }

@@ -1,28 +1,89 @@
-"""Judge a workload admission request: parse the object, run the rules, grade by mode."""
+"""Judge a workload admission request: parse the object, run the rules, grade by mode.
+
+Updates are judged like creates, with two exceptions that cannot make anything run that was
+not judged before: an update that changes neither the spec nor the labels (metadata such as
+annotations and finalizers only: how the operator flags a workload, how controllers adopt
+it), and a scale-down. Without them a revoked model's Deployment could not even be scaled to
+zero or flagged.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
-from aigov.api.constants import GROUP, Mode
+from aigov.api.constants import Mode
+from aigov.policy import governance
 from aigov.policy.decision import Decision
-from aigov.policy.ungoverned import check_model_named
+from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
-AUDIT_KEY = f"{GROUP}/violations"
+AUDIT_ANNOTATION = "violations"
+"""Key of the admission audit annotation (the API server prefixes the webhook's name)."""
+
+EvidenceLookup = Callable[[str, str], Evidence]
+"""(namespace, model name) -> what the indexes know about that model."""
 
 
-def evaluate(workload: Workload) -> Decision:
+def _replicas(obj: Mapping[str, Any]) -> int:
+    spec = obj.get("spec")
+    value = spec.get("replicas") if isinstance(spec, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _without_replicas(obj: Mapping[str, Any]) -> tuple[Any, Any]:
+    spec = obj.get("spec")
+    spec = {k: v for k, v in spec.items() if k != "replicas"} if isinstance(spec, Mapping) else spec
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, Mapping) else None
+    return spec, labels
+
+
+def needs_judging(request: AdmissionRequest) -> bool:
+    """CREATE always; UPDATE unless it only touches metadata or lowers replicas."""
+    if request.operation == "CREATE":
+        return True
+    if request.operation != "UPDATE":
+        return False
+    if request.subresource == "scale":
+        return _replicas(request.object) > _replicas(request.old_object)
+    if request.subresource:  # ephemeralcontainers: new containers, always judged
+        return True
+    if _without_replicas(request.object) != _without_replicas(request.old_object):
+        return True
+    return _replicas(request.object) > _replicas(request.old_object)
+
+
+def evaluate(
+    workload: Workload, namespace: str, lookup: EvidenceLookup, now: dt.datetime
+) -> Decision:
     """Every rule that applies to a workload, all violations reported."""
-    return Decision(check_model_named(workload))
+    model = workload.model
+    evidence = lookup(namespace, model) if model else None
+    return governance.evaluate(workload, evidence, now)
 
 
-def judge(request: AdmissionRequest, mode: Mode | None) -> Outcome:
-    """The graded outcome for `request` in a namespace of `mode` (None: not governed)."""
-    if mode is None or request.operation not in {"CREATE", "UPDATE"}:
+def judge(
+    request: AdmissionRequest,
+    mode: Mode | None,
+    lookup: EvidenceLookup,
+    now: dt.datetime,
+    parent: Workload | None = None,
+) -> Outcome:
+    """The graded outcome for `request` in a namespace of `mode` (None: not governed).
+
+    `parent` is the scaled object for a scale subresource request (whose body is a Scale);
+    the caller finds it in the workload index.
+    """
+    if mode is None or not needs_judging(request):
         return Outcome(decision=Decision(), mode=None)
-    workload = parse_workload(request.object)
-    decision = evaluate(workload)
+    workload = parent if request.subresource == "scale" else parse_workload(request.object)
+    if workload is None:
+        return Outcome(decision=Decision(), mode=None)
+    decision = evaluate(workload, request.namespace, lookup, now)
     return grade(request, workload, decision, mode)
 
 
@@ -31,29 +92,24 @@ def grade(request: AdmissionRequest, workload: Workload, decision: Decision, mod
     model = workload.model
     if decision.allowed:
         return Outcome(decision=decision, mode=mode, warnings=decision.warnings, model=model)
-    summary = decision.summary()
+    # The API server files this under "<webhook name>/violations" in its audit log.
+    evidence = {AUDIT_ANNOTATION: decision.to_json()}
     if mode is Mode.ENFORCE:
         return Outcome(
             decision=decision,
             mode=mode,
-            message=f"aigov refused {request.ref}: {summary}",
+            message=f"aigov refused {request.ref}: {decision.summary()}",
             warnings=decision.warnings,
-            audit_annotations={AUDIT_KEY: decision.to_json()},
+            audit_annotations=evidence,
             model=model,
         )
+    warnings = decision.warnings
     if mode is Mode.WARN:
-        warnings = tuple(f"aigov: {v.render()}" for v in decision.violations)
-        return Outcome(
-            decision=decision,
-            mode=mode,
-            warnings=warnings + decision.warnings,
-            audit_annotations={AUDIT_KEY: decision.to_json()},
-            model=model,
-        )
+        warnings = tuple(f"aigov: {v.render()}" for v in decision.violations) + warnings
     return Outcome(
         decision=decision,
         mode=mode,
-        warnings=decision.warnings,
-        audit_annotations={AUDIT_KEY: decision.to_json()},
+        warnings=warnings,
+        audit_annotations=evidence,
         model=model,
     )

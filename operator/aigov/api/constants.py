@@ -65,5 +65,7 @@ class Reason(StrEnum):
     """Namespace guard: only admin groups may set, change or remove aigov.io/mode."""
     INVALID_MODE = "InvalidMode"
     """Namespace guard: aigov.io/mode must be enforce, warn or audit."""
+    STAMP_PROTECTED = "StampProtected"
+    """Identity stamps (aigov.io/author, assessor, approver) are written by aigov only."""
     INVALID_REQUEST = "InvalidRequest"
     """Not a governance rule: the AdmissionReview itself could not be understood."""

@@ -1,49 +1,61 @@
-"""Admission handlers: parse (done by the guarded server), judge, apply, log one record."""
+"""Admission handlers: parse (done by the guarded server), judge, apply, log one record.
+
+Each handler reads only kopf's in-memory indexes; none calls the API server.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
 from aigov import logs, webhooks
-from aigov.admission import namespaces, workloads
+from aigov.admission import governance, namespaces, workloads
 from aigov.admission.outcome import Outcome
-from aigov.api.constants import Mode
+from aigov.admission.request import AdmissionRequest
+from aigov.api.constants import GROUP, VERSION, VIOLATIONS_ANNOTATION, Mode
+from aigov.api.models import GovernedModel
+from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import current
+from aigov.policy.workload import Workload
 
 log = logs.get("aigov.decision")
 
-# How long a request for a namespace the index has not seen yet waits for the watch to catch
-# up: the webhook is only called for labelled namespaces, so the label is on its way.
+# How long a request waits for the watch to deliver an object the index has not seen yet:
+# the namespace of a request (the webhook is only called for labelled namespaces, so the
+# label is on its way) or the object a scale request scales.
 _INDEX_GRACE_SECONDS = 2.0
 
 
-async def _mode(namespace: str, index: Any) -> Mode | None:
+async def _await_key(index: Any, key: Any) -> bool:
     deadline = time.monotonic() + _INDEX_GRACE_SECONDS
     # kopf's index has no change notification to wait on; this loop runs only in the rare
-    # window between a namespace's creation and its watch event.
-    while namespace not in index and time.monotonic() < deadline:  # noqa: ASYNC110
+    # window between an object's creation and its watch event.
+    while key not in index and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
-    if namespace not in index:
+    return key in index
+
+
+async def _mode(namespace: str, index: Any) -> Mode | None:
+    if not namespace:
+        return None
+    if not await _await_key(index, namespace):
         raise kopf.AdmissionError(
             f"aigov has not yet seen namespace {namespace!r}; retry in a moment", code=503
         )
-    for value in index[namespace]:
-        return Mode(value) if value in {m.value for m in Mode} else None
-    return None
+    values = {m.value for m in Mode}
+    return next((Mode(v) for v in index[namespace] if v in values), None)
 
 
-def _apply(outcome: Outcome, warnings: list[str], started: float) -> None:
-    ctx = current()
-    request = ctx.request
-    ctx.audit_annotations.update(outcome.audit_annotations)
-    warnings.extend(outcome.warnings)
+def _record(outcome: Outcome, request: AdmissionRequest, started: float, webhook: str) -> None:
     log.info(
         "admission decision",
+        webhook=webhook,
         uid=request.uid,
         user=request.user.username,
         operation=request.operation,
@@ -58,29 +70,111 @@ def _apply(outcome: Outcome, warnings: list[str], started: float) -> None:
         dry_run=request.dry_run,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
     )
+
+
+def _apply(outcome: Outcome, warnings: list[str], started: float, webhook: str) -> None:
+    ctx = current()
+    ctx.audit_annotations.update(outcome.audit_annotations)
+    warnings.extend(outcome.warnings)
+    _record(outcome, ctx.request, started, webhook)
     if not outcome.allowed:
         raise kopf.AdmissionError(outcome.message, code=403)
 
 
-def _not_ready(memo: Any) -> None:
+def _runtime(memo: Any) -> Runtime:
     runtime: Runtime = memo.runtime
     if not runtime.ready:
         raise kopf.AdmissionError("aigov is starting and has not loaded its indexes yet", code=503)
+    return runtime
 
 
-def _workload_handler(group: str, version: str, plural: str) -> None:
+async def _judge_workload(kwargs: Mapping[str, Any]) -> tuple[AdmissionRequest, Outcome]:
+    request = current().request
+    mode = await _mode(request.namespace, kwargs["namespace_modes"])
+    parent: Workload | None = None
+    if mode is not None and request.subresource == "scale" and workloads.needs_judging(request):
+        await _await_key(kwargs.get(request.resource, {}), (request.namespace, request.name))
+        parent = indexes.scaled_parent(kwargs, request.resource, request.namespace, request.name)
+        if parent is None:
+            raise kopf.AdmissionError(
+                f"aigov does not know {request.ref} yet; retry in a moment", code=503
+            )
+
+    def lookup(namespace: str, name: str) -> Any:
+        return indexes.evidence(kwargs, namespace, name)
+
+    now = dt.datetime.now(dt.UTC)
+    return request, workloads.judge(request, mode, lookup, now, parent)
+
+
+def _workload_handlers(group: str, version: str, plural: str) -> None:
     @kopf.on.validate(group, version, plural, id=webhooks.VALIDATE_WORKLOADS, subresource="*")
-    async def validate_workload(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
+    async def validate_workload(
+        *, memo: Any, warnings: list[str], body: Any, **kwargs: Any
+    ) -> None:
         started = time.perf_counter()
-        _not_ready(memo)
-        request = current().request
-        index = kwargs["namespace_modes"]
-        mode = await _mode(request.namespace, index) if request.namespace else None
-        _apply(workloads.judge(request, mode), warnings, started)
+        _runtime(memo)
+        request, outcome = await _judge_workload(kwargs)
+        if outcome.mode is Mode.AUDIT and not outcome.decision.allowed and not request.dry_run:
+            kopf.event(
+                body,
+                type="Warning",
+                reason="AigovAudit",
+                message=f"aigov (audit): {outcome.decision.summary()}",
+            )
+        _apply(outcome, warnings, started, webhooks.VALIDATE_WORKLOADS)
+
+    @kopf.on.mutate(group, version, plural, id=webhooks.MUTATE_WORKLOADS)
+    async def mutate_workload(*, memo: Any, patch: kopf.Patch, **kwargs: Any) -> None:
+        """Audit mode: record the violations on the object itself (or clear stale ones)."""
+        _runtime(memo)
+        request, outcome = await _judge_workload(kwargs)
+        if outcome.mode is None:
+            return
+        annotations = (request.object.get("metadata") or {}).get("annotations") or {}
+        if outcome.mode is Mode.AUDIT and not outcome.decision.allowed:
+            patch.metadata.annotations[VIOLATIONS_ANNOTATION] = outcome.decision.to_json()
+        elif VIOLATIONS_ANNOTATION in annotations:
+            patch.metadata.annotations[VIOLATIONS_ANNOTATION] = None
 
 
 for _resource in webhooks.WORKLOAD_RESOURCES:
-    _workload_handler(_resource.group, _resource.version, _resource.plural)
+    _workload_handlers(_resource.group, _resource.version, _resource.plural)
+
+
+def _governance_context(kwargs: Mapping[str, Any], request: AdmissionRequest) -> governance.Context:
+    spec = request.object.get("spec") or {}
+    ref = spec.get("modelRef") or {}
+    name = ref.get("name")
+    if not isinstance(name, str):
+        return governance.Context(model=None)
+    ev = indexes.evidence(kwargs, request.namespace, name)
+    assessment_name = spec.get("riskAssessmentRef")
+    assessment = next((a for a in ev.assessments if a.metadata.name == assessment_name), None)
+    model: GovernedModel | None = ev.model
+    return governance.Context(model=model, assessment=assessment)
+
+
+def _governance_handlers(plural: str) -> None:
+    @kopf.on.mutate(GROUP, VERSION, plural, id=webhooks.MUTATE_GOVERNANCE, operations=["CREATE"])
+    async def stamp(*, patch: kopf.Patch, **_: Any) -> None:
+        """Record the authenticated requester as author, assessor or approver."""
+        for key, value in governance.stamp(current().request).changes.items():
+            patch.metadata.annotations[key] = value
+
+    @kopf.on.validate(GROUP, VERSION, plural, id=webhooks.VALIDATE_GOVERNANCE)
+    async def validate(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
+        """Stamps are immutable; author, assessor and approver are different people."""
+        started = time.perf_counter()
+        runtime = _runtime(memo)
+        request = current().request
+        ctx = _governance_context(kwargs, request)
+        outcome = governance.judge(request, ctx, runtime.settings.operator_users)
+        _apply(outcome, warnings, started, webhooks.VALIDATE_GOVERNANCE)
+
+
+for _plural in ("governedmodels", "riskassessments", "modelapprovals"):
+    _governance_handlers(_plural)
 
 
 @kopf.on.validate("namespaces", id=webhooks.VALIDATE_NAMESPACES)
@@ -89,4 +183,4 @@ async def validate_namespace(*, memo: Any, warnings: list[str], **_: Any) -> Non
     started = time.perf_counter()
     runtime: Runtime = memo.runtime
     outcome = namespaces.judge(current().request, runtime.settings.admin_groups)
-    _apply(outcome, warnings, started)
+    _apply(outcome, warnings, started, webhooks.VALIDATE_NAMESPACES)

@@ -1,4 +1,8 @@
-"""In-memory indexes the admission path reads; kopf keeps them current from watches."""
+"""In-memory indexes the admission path reads; kopf keeps them current from watches.
+
+Objects are parsed once here, when their watch event arrives, so an admission decision is
+a few dictionary lookups over typed objects.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,119 @@ from typing import Any
 
 import kopf
 
-from aigov.api.constants import MODE_LABEL
+from aigov import logs
+from aigov.api.base import InvalidResource
+from aigov.api.constants import GROUP, MODE_LABEL, VERSION
+from aigov.api.models import GovernedModel, ModelApproval, RiskAssessment
 from aigov.handlers.runtime import Runtime
+from aigov.policy.standing import Evidence
+from aigov.policy.workload import Workload, parse_workload
+
+log = logs.get("aigov.indexes")
 
 
 @kopf.index("namespaces")
 def namespace_modes(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[str, str | None]:
     """namespace -> its aigov.io/mode label (None when unlabelled)."""
     return {name: labels.get(MODE_LABEL)}
+
+
+@kopf.index(GROUP, VERSION, "governedmodels")
+def governed_models(
+    *, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any
+) -> dict[tuple[str, str], GovernedModel | str]:
+    """(namespace, name) -> the parsed model, or why it does not parse."""
+    key = (namespace or "", name)
+    try:
+        return {key: GovernedModel.from_body(body)}
+    except InvalidResource as exc:
+        log.warning("invalid GovernedModel", namespace=namespace, name=name, error=str(exc))
+        return {key: str(exc)}
+
+
+@kopf.index(GROUP, VERSION, "riskassessments")
+def risk_assessments(
+    *, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any
+) -> dict[tuple[str, str], RiskAssessment] | None:
+    """(namespace, model name) -> the RiskAssessments naming that model."""
+    try:
+        ra = RiskAssessment.from_body(body)
+    except InvalidResource as exc:
+        log.warning("invalid RiskAssessment", namespace=namespace, name=name, error=str(exc))
+        return None
+    return {(namespace or "", ra.spec.model_ref.name): ra}
+
+
+@kopf.index(GROUP, VERSION, "modelapprovals")
+def model_approvals(
+    *, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any
+) -> dict[tuple[str, str], ModelApproval] | None:
+    """(namespace, model name) -> the ModelApprovals naming that model."""
+    try:
+        ma = ModelApproval.from_body(body)
+    except InvalidResource as exc:
+        log.warning("invalid ModelApproval", namespace=namespace, name=name, error=str(exc))
+        return None
+    return {(namespace or "", ma.spec.model_ref.name): ma}
+
+
+def _workload(
+    namespace: str | None, name: str, body: Mapping[str, Any]
+) -> dict[tuple[str, str], Workload]:
+    return {(namespace or "", name): parse_workload(body)}
+
+
+# Scalable kinds, so a scale subresource request (whose body is only a Scale) can be judged
+# against the pod template of the object it scales.
+@kopf.index("apps", "v1", "deployments")
+def deployments(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
+    """(namespace, name) -> Workload view of each Deployment."""
+    return _workload(namespace, name, body)
+
+
+@kopf.index("apps", "v1", "statefulsets")
+def statefulsets(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
+    """(namespace, name) -> Workload view of each StatefulSet."""
+    return _workload(namespace, name, body)
+
+
+@kopf.index("apps", "v1", "replicasets")
+def replicasets(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
+    """(namespace, name) -> Workload view of each ReplicaSet."""
+    return _workload(namespace, name, body)
+
+
+SCALE_INDEXES = {
+    "deployments": "deployments",
+    "statefulsets": "statefulsets",
+    "replicasets": "replicasets",
+}
+
+
+def evidence(indices: Mapping[str, Any], namespace: str, name: str) -> Evidence:
+    """Everything the indexes hold about model `name` in `namespace`."""
+    key = (namespace, name)
+    found = list(indices["governed_models"].get(key, []))
+    model = next((m for m in found if isinstance(m, GovernedModel)), None)
+    invalid = next((m for m in found if isinstance(m, str)), None)
+    return Evidence(
+        namespace=namespace,
+        name=name,
+        model=model,
+        invalid=invalid if model is None else None,
+        assessments=tuple(indices["risk_assessments"].get(key, [])),
+        approvals=tuple(indices["model_approvals"].get(key, [])),
+    )
+
+
+def scaled_parent(
+    indices: Mapping[str, Any], resource: str, namespace: str, name: str
+) -> Workload | None:
+    """The object a scale request scales, from its index; None if not (yet) known."""
+    index = SCALE_INDEXES.get(resource)
+    if index is None:
+        return None
+    return next(iter(indices[index].get((namespace, name), [])), None)
 
 
 def _not_yet_indexed(*, memo: Any, **_: Any) -> bool:

@@ -76,14 +76,15 @@ async def start(*, memo: Any, **_: Any) -> None:
     if settings.health_port:
         memo.health_runner = await _start_health(runtime)
     if settings.manage_webhooks:
-        body = webhooks.validating_configuration(
-            settings.webhook_config_name,
-            _client_config(runtime),
-            settings.never_intercepted,
-            settings.failure_policy,
-        )
-        await kube.apply_webhook_configuration(body)
-        log.info("webhook configuration applied", name=settings.webhook_config_name)
+        for build in (webhooks.mutating_configuration, webhooks.validating_configuration):
+            body = build(
+                settings.webhook_config_name,
+                _client_config(runtime),
+                settings.never_intercepted,
+                settings.failure_policy,
+            )
+            await kube.apply_webhook_configuration(body)
+        log.info("webhook configurations applied", name=settings.webhook_config_name)
 
 
 @kopf.on.cleanup()
@@ -91,9 +92,8 @@ async def stop(*, memo: Any, **_: Any) -> None:
     """Remove what start() wrote: a stopped local operator must not block the cluster."""
     runtime: Runtime = memo.runtime
     if runtime.settings.manage_webhooks:
-        await kube.delete_webhook_configuration(
-            "ValidatingWebhookConfiguration", runtime.settings.webhook_config_name
-        )
+        for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+            await kube.delete_webhook_configuration(kind, runtime.settings.webhook_config_name)
         log.info("webhook configuration removed", name=runtime.settings.webhook_config_name)
     runner = getattr(memo, "health_runner", None)
     if runner is not None:

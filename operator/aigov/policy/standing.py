@@ -1,0 +1,186 @@
+"""Where a model stands at a moment: the one computation admission and reconcile share.
+
+Given a GovernedModel, the RiskAssessments and ModelApprovals that name it, and the time,
+`standing()` says which assessment and approval count (bound to the current spec hash, the
+newest decision wins), whether they expired, and whether author, assessor and approver are
+three different people. Admission turns a Standing into violations; reconcile turns it into
+phase, conditions and history. Pure: no clock reads, no I/O; `now` is an argument.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from aigov.api.base import FieldProblem
+from aigov.api.enums import Decision as Verdict
+from aigov.api.enums import Lifecycle, Phase, RiskClass, RiskLevel
+from aigov.api.models import GovernedModel, ModelApproval, RiskAssessment
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the indexes hold about one model name in one namespace."""
+
+    namespace: str
+    name: str
+    model: GovernedModel | None = None
+    invalid: str | None = None
+    """Set when an object of that name exists but does not parse: why."""
+    assessments: tuple[RiskAssessment, ...] = ()
+    approvals: tuple[ModelApproval, ...] = ()
+
+
+def _created(obj: RiskAssessment | ModelApproval) -> tuple[dt.datetime, str]:
+    return (obj.metadata.creation_timestamp or _EPOCH, obj.metadata.name)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The governance facts about one model at one moment."""
+
+    model: GovernedModel
+    spec_hash: str
+    now: dt.datetime
+    lineage_problems: tuple[FieldProblem, ...]
+    assessment: RiskAssessment | None
+    """The newest assessment bound to the current spec hash, if any."""
+    decision: ModelApproval | None
+    """The newest approve/reject/revoke bound to the current spec hash, if any."""
+    stale_decisions: tuple[ModelApproval, ...] = field(default=())
+    """Decisions that name an older spec hash: they no longer count."""
+    duty_problems: tuple[str, ...] = field(default=())
+    """Why author, assessor and approver are not three different known people."""
+
+    @property
+    def retired(self) -> bool:
+        return self.model.spec.lifecycle is Lifecycle.RETIRED
+
+    @property
+    def deprecated(self) -> bool:
+        return self.model.spec.lifecycle is Lifecycle.DEPRECATED
+
+    @property
+    def prohibited(self) -> bool:
+        return self.model.spec.risk_class is RiskClass.PROHIBITED
+
+    @property
+    def assessment_expired(self) -> bool:
+        return self.assessment is not None and self.assessment.spec.valid_until <= self.now
+
+    @property
+    def risk_unacceptable(self) -> bool:
+        level = self.assessment.spec.risk_level if self.assessment else None
+        return self.prohibited or level is RiskLevel.UNACCEPTABLE
+
+    @property
+    def approved(self) -> bool:
+        """An approve decision is the newest one for this spec hash."""
+        return self.decision is not None and self.decision.spec.decision is Verdict.APPROVE
+
+    @property
+    def approval_expired(self) -> bool:
+        until = self.decision.spec.valid_until if self.approved and self.decision else None
+        return until is not None and until <= self.now
+
+    @property
+    def may_run(self) -> bool:
+        """Every rule about the model itself holds (artifacts are judged per workload)."""
+        return (
+            not self.retired
+            and not self.lineage_problems
+            and self.assessment is not None
+            and not self.assessment_expired
+            and not self.risk_unacceptable
+            and self.approved
+            and not self.approval_expired
+            and not self.duty_problems
+        )
+
+    @property
+    def phase(self) -> Phase:
+        """The GovernedModel phase that summarises this standing: the first rule that holds."""
+        rejected = self.decision is not None and not self.approved
+        rules = (
+            (self.retired, Phase.RETIRED),
+            (bool(self.lineage_problems), Phase.INVALID),
+            (self.risk_unacceptable, Phase.REJECTED),
+            (self.assessment is None, Phase.PENDING_ASSESSMENT),
+            (self.assessment_expired, Phase.EXPIRED),
+            (rejected, Phase.REJECTED),
+            (not self.approved or bool(self.duty_problems), Phase.PENDING_APPROVAL),
+            (self.approval_expired, Phase.EXPIRED),
+        )
+        return next((phase for holds, phase in rules if holds), Phase.APPROVED)
+
+    def next_expiry(self) -> dt.datetime | None:
+        """The next moment this standing changes by the clock alone, if any."""
+        moments = []
+        if self.assessment is not None and not self.assessment_expired:
+            moments.append(self.assessment.spec.valid_until)
+        until = self.decision.spec.valid_until if self.approved and self.decision else None
+        if until is not None and not self.approval_expired:
+            moments.append(until)
+        return min(moments, default=None)
+
+
+def _duty_problems(
+    model: GovernedModel, assessment: RiskAssessment | None, decision: ModelApproval | None
+) -> tuple[str, ...]:
+    if assessment is None or decision is None or decision.spec.decision is not Verdict.APPROVE:
+        return ()
+    people = {
+        "author": model.author,
+        "assessor": assessment.assessor,
+        "approver": decision.approver,
+    }
+    kinds = {"author": "GovernedModel", "assessor": "RiskAssessment", "approver": "ModelApproval"}
+    missing = tuple(
+        f"no {role} stamp on the {kinds[role]}: aigov cannot tell who the {role} was"
+        for role, who in people.items()
+        if not who
+    )
+    if missing:
+        return missing
+    problems = []
+    pairs = (("author", "assessor"), ("author", "approver"), ("assessor", "approver"))
+    for first, second in pairs:
+        if people[first] == people[second]:
+            problems.append(f"{people[first]!r} is both {first} and {second}")
+    return tuple(problems)
+
+
+def standing(
+    model: GovernedModel,
+    assessments: Iterable[RiskAssessment],
+    approvals: Iterable[ModelApproval],
+    now: dt.datetime,
+) -> Standing:
+    """Decide which assessment and decision count for `model` at `now`."""
+    current = model.spec.canonical_hash()
+    name = model.metadata.name
+    mine = [a for a in assessments if a.spec.model_ref.name == name]
+    decisions = [a for a in approvals if a.spec.model_ref.name == name]
+    bound_assessments = sorted(
+        (a for a in mine if a.spec.model_ref.spec_hash == current), key=_created
+    )
+    bound_decisions = sorted(
+        (a for a in decisions if a.spec.model_ref.spec_hash == current), key=_created
+    )
+    assessment = bound_assessments[-1] if bound_assessments else None
+    decision = bound_decisions[-1] if bound_decisions else None
+    return Standing(
+        model=model,
+        spec_hash=current,
+        now=now,
+        lineage_problems=tuple(model.spec.lineage_problems()),
+        assessment=assessment,
+        decision=decision,
+        stale_decisions=tuple(
+            sorted((a for a in decisions if a.spec.model_ref.spec_hash != current), key=_created)
+        ),
+        duty_problems=_duty_problems(model, assessment, decision),
+    )
