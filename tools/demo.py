@@ -84,7 +84,10 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     kube = Kube(binaries.find("kubectl"), cluster.kubeconfig)
-    kube.run("apply", "--server-side", "--force-conflicts", "-f", "crds/", check=True)
+    for path in ("crds/", "config/rbac/"):
+        kube.run("apply", "--server-side", "--force-conflicts", "-f", path, check=True)
+    # A fresh story each time: the example namespaces are made again.
+    kube.run("delete", "namespace", "ai-prod", "ai-sandbox", "--ignore-not-found", "--wait=true")
     log = binaries.CACHE / "demo" / "operator.log"
     _say(f"{DIM}operator log: {log}{RESET}\n")
     ok = True

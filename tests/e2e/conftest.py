@@ -36,7 +36,10 @@ def kubeconfig() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def kube(kubeconfig: Path) -> Iterator[Kube]:
     client = Kube(binaries.find("kubectl"), kubeconfig)
-    client.run("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"), check=True)
+    for path in ("crds", "tests/e2e/manifests/kserve-inferenceservice-crd.yaml", "config/rbac"):
+        client.run(
+            "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / path), check=True
+        )
     for crd in ("governedmodels", "riskassessments", "modelapprovals", "placementpolicies"):
         client.run("wait", "--for=condition=Established", f"crd/{crd}.aigov.io", "--timeout=60s")
     yield client
