@@ -8,10 +8,15 @@ never on the admission path, which reads in-memory indexes only. Calls are synch
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+
+from aigov import logs
+
+log = logs.get("aigov.kube")
 
 _loaded = False
 
@@ -80,3 +85,52 @@ async def apply_webhook_configuration(body: dict[str, Any]) -> None:
 async def delete_webhook_configuration(kind: str, name: str) -> None:
     """Delete a webhook configuration; absent is fine."""
     await asyncio.to_thread(_delete_webhook_configuration_sync, kind, name)
+
+
+def _post_event_sync(
+    involved: dict[str, Any], event_type: str, reason: str, message: str, component: str
+) -> None:
+    api: Any = client.CoreV1Api(_api())
+    now = datetime.datetime.now(datetime.UTC)
+    namespace = involved.get("namespace") or "default"
+    body = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": "aigov-", "namespace": namespace},
+        "involvedObject": involved,
+        "type": event_type,
+        "reason": reason,
+        "message": message[:1024],
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": component,
+        "firstTimestamp": now.isoformat(),
+        "lastTimestamp": now.isoformat(),
+        "count": 1,
+    }
+    api.create_namespaced_event(namespace, body)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def post_event(
+    involved: dict[str, Any], event_type: str, reason: str, message: str, component: str = "aigov"
+) -> None:
+    """Post an Event in the background: never delays, and never fails, the caller.
+
+    Used where kopf's own event posting is not available (admission handlers run outside
+    kopf's posting context). A failed post is logged, not raised.
+    """
+
+    async def post() -> None:
+        try:
+            await asyncio.to_thread(
+                _post_event_sync, involved, event_type, reason, message, component
+            )
+        except Exception as exc:  # evidence is best effort; the decision is already made
+            log.warning("event not posted", reason=reason, error=str(exc))
+
+    task = asyncio.get_running_loop().create_task(post())
+    _background.add(task)
+    task.add_done_callback(_background.discard)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import kopf
 
-from aigov import logs, webhooks
+from aigov import kube, logs, webhooks
 from aigov.admission import governance, namespaces, workloads
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
@@ -81,6 +82,30 @@ def _apply(outcome: Outcome, warnings: list[str], started: float, webhook: str) 
         raise kopf.AdmissionError(outcome.message, code=403)
 
 
+Handler = Callable[..., Awaitable[None]]
+
+
+def _safe(fn: Handler) -> Handler:
+    """An unexpected error becomes a clear refusal and a log record, never a stack trace
+    in the user's terminal nor a crash of the server."""
+
+    @functools.wraps(fn)
+    async def wrapper(**kwargs: Any) -> None:
+        try:
+            await fn(**kwargs)
+        except kopf.AdmissionError:
+            raise
+        except Exception as exc:
+            log.exception("admission handler failed", handler=fn.__name__)
+            raise kopf.AdmissionError(
+                f"aigov could not review this request (internal error: {type(exc).__name__}); "
+                "the operator log has the details",
+                code=500,
+            ) from exc
+
+    return wrapper
+
+
 def _runtime(memo: Any) -> Runtime:
     runtime: Runtime = memo.runtime
     if not runtime.ready:
@@ -107,8 +132,21 @@ async def _judge_workload(kwargs: Mapping[str, Any]) -> tuple[AdmissionRequest, 
     return request, workloads.judge(request, mode, lookup, now, parent)
 
 
+def _involved(request: AdmissionRequest) -> dict[str, Any]:
+    meta = request.object.get("metadata") or {}
+    ref = {
+        "apiVersion": request.object.get("apiVersion"),
+        "kind": request.kind,
+        "namespace": request.namespace,
+        "name": request.name or meta.get("generateName"),
+        "uid": meta.get("uid"),
+    }
+    return {k: v for k, v in ref.items() if v}
+
+
 def _workload_handlers(group: str, version: str, plural: str) -> None:
     @kopf.on.validate(group, version, plural, id=webhooks.VALIDATE_WORKLOADS, subresource="*")
+    @_safe
     async def validate_workload(
         *, memo: Any, warnings: list[str], body: Any, **kwargs: Any
     ) -> None:
@@ -116,15 +154,16 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
         _runtime(memo)
         request, outcome = await _judge_workload(kwargs)
         if outcome.mode is Mode.AUDIT and not outcome.decision.allowed and not request.dry_run:
-            kopf.event(
-                body,
-                type="Warning",
-                reason="AigovAudit",
-                message=f"aigov (audit): {outcome.decision.summary()}",
+            kube.post_event(
+                _involved(request),
+                "Warning",
+                "AigovAudit",
+                f"aigov (audit): {outcome.decision.summary()}",
             )
         _apply(outcome, warnings, started, webhooks.VALIDATE_WORKLOADS)
 
     @kopf.on.mutate(group, version, plural, id=webhooks.MUTATE_WORKLOADS)
+    @_safe
     async def mutate_workload(*, memo: Any, patch: kopf.Patch, **kwargs: Any) -> None:
         """Audit mode: record the violations on the object itself (or clear stale ones)."""
         _runtime(memo)
@@ -157,12 +196,14 @@ def _governance_context(kwargs: Mapping[str, Any], request: AdmissionRequest) ->
 
 def _governance_handlers(plural: str) -> None:
     @kopf.on.mutate(GROUP, VERSION, plural, id=webhooks.MUTATE_GOVERNANCE, operations=["CREATE"])
+    @_safe
     async def stamp(*, patch: kopf.Patch, **_: Any) -> None:
         """Record the authenticated requester as author, assessor or approver."""
         for key, value in governance.stamp(current().request).changes.items():
             patch.metadata.annotations[key] = value
 
     @kopf.on.validate(GROUP, VERSION, plural, id=webhooks.VALIDATE_GOVERNANCE)
+    @_safe
     async def validate(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
         """Stamps are immutable; author, assessor and approver are different people."""
         started = time.perf_counter()
@@ -178,6 +219,7 @@ for _plural in ("governedmodels", "riskassessments", "modelapprovals"):
 
 
 @kopf.on.validate("namespaces", id=webhooks.VALIDATE_NAMESPACES)
+@_safe
 async def validate_namespace(*, memo: Any, warnings: list[str], **_: Any) -> None:
     """Only admin groups may add, change or remove aigov.io/mode on a namespace."""
     started = time.perf_counter()

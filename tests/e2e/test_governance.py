@@ -1,0 +1,343 @@
+"""Issue 3 end to end: every reason code, every mode, the bypass classes, real users."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tools.controlplane.operator import Operator
+from tools.kubectl import Kube, User
+
+from tests.e2e import governed, manifests
+from tests.e2e.governed import ALICE, BOB, CAROL, IMAGE, MALLORY
+
+
+@pytest.fixture
+def ns(kube: Kube, operator: Operator, unique: str) -> Iterator[str]:
+    name = kube.namespace(f"gov-{unique}", mode="enforce")
+    governed.bind_personas(kube, name)
+    return name
+
+
+def _deploy(
+    kube: Kube,
+    ns: str,
+    name: str,
+    model: str | None,
+    image: str = IMAGE,
+    user: User = ALICE,
+    **kwargs: Any,
+) -> Any:
+    return kube.apply(
+        manifests.deployment(name, ns, gpus=1, model=model, image=image, **kwargs), user=user
+    )
+
+
+def _running(kube: Kube, ns: str, app: str, count: int = 1) -> list[dict[str, Any]]:
+    def done() -> bool:
+        pods = kube.list("pods", ns, f"app={app}")
+        return len(pods) == count and all(p["status"].get("phase") == "Running" for p in pods)
+
+    kube.wait_for(done, f"{count} Running pods of {app}", 90)
+    return kube.list("pods", ns, f"app={app}")
+
+
+def test_governed_deployment_is_admitted_and_its_pods_run(kube: Kube, ns: str) -> None:
+    governed.govern(kube, ns, "scorer")
+    result = _deploy(kube, ns, "scorer", "scorer")
+    assert result.ok, result.stderr
+    (pod,) = _running(kube, ns, "scorer")
+    node = kube.get("node", pod["spec"]["nodeName"])
+    assert node["metadata"]["labels"]["pool"] in {"h100-eu", "h200-eu", "a100-shared-us"}
+
+
+def test_every_violated_rule_is_reported_with_its_path(kube: Kube, ns: str) -> None:
+    spec = governed.model_spec(
+        artifacts=[{"name": "server", "image": "registry.example.com/risk/scorer:1.0"}],
+        lineage={"datasets": []},
+    )
+    assert kube.apply(governed.model("sloppy", ns, spec), user=ALICE).ok
+    result = _deploy(kube, ns, "sloppy", "sloppy", image="registry.example.com/risk/scorer:1.0")
+    assert not result.ok
+    err = result.stderr
+    assert "LineageIncomplete at metadata.labels[aigov.io/model]" in err
+    assert "spec.artifacts[0].image" in err
+    assert "not pinned" in err
+    assert "spec.lineage.code" in err
+    assert "spec.lineage.datasets" in err
+    assert "RiskAssessmentMissing" in err
+    assert "NotApproved" in err
+    assert "ArtifactNotApproved at spec.template.spec.containers[0].image" in err
+
+
+def test_expired_assessment_is_refused(kube: Kube, ns: str) -> None:
+    governed.govern(kube, ns, "stale", valid_until="2021-01-01T00:00:00Z")
+    result = _deploy(kube, ns, "stale", "stale")
+    assert not result.ok
+    assert "RiskAssessmentExpired" in result.stderr
+    assert "2021-01-01" in result.stderr
+
+
+def test_unacceptable_risk_and_prohibited_class_are_refused(kube: Kube, ns: str) -> None:
+    governed.govern(kube, ns, "risky", level="unacceptable")
+    result = _deploy(kube, ns, "risky", "risky")
+    assert not result.ok
+    assert "RiskUnacceptable" in result.stderr
+    governed.govern(kube, ns, "banned", governed.model_spec(riskClass="prohibited"))
+    result = _deploy(kube, ns, "banned", "banned")
+    assert not result.ok
+    assert "RiskUnacceptable" in result.stderr
+    assert "prohibited" in result.stderr
+
+
+def test_retired_model_is_refused_and_deprecated_warns(kube: Kube, ns: str) -> None:
+    governed.govern(kube, ns, "old", governed.model_spec(lifecycle="retired"))
+    result = _deploy(kube, ns, "old", "old")
+    assert not result.ok
+    assert "ModelRetired" in result.stderr
+    governed.govern(kube, ns, "aging", governed.model_spec(lifecycle="deprecated"))
+    result = _deploy(kube, ns, "aging", "aging")
+    assert result.ok, result.stderr
+    assert "Warning: aigov: GovernedModel 'aging' is deprecated" in result.stderr
+
+
+def test_approval_is_not_reused_after_the_spec_changes(kube: Kube, ns: str) -> None:
+    spec = governed.govern(kube, ns, "drifty")
+    assert _deploy(kube, ns, "drifty", "drifty").ok
+    changed = {**spec, "version": "1.0.1"}
+    assert kube.apply(governed.model("drifty", ns, changed), user=ALICE).ok
+    result = _deploy(kube, ns, "drifty-2", "drifty")
+    assert not result.ok
+    assert "RiskAssessmentMissing" in result.stderr
+    assert "NotApproved" in result.stderr
+    assert "the spec has changed since" in result.stderr
+
+
+def test_self_assessment_and_self_approval_are_refused(kube: Kube, ns: str) -> None:
+    spec = governed.model_spec()
+    assert kube.apply(governed.model("own", ns, spec), user=MALLORY).ok
+    result = kube.apply(governed.assessment("own-ra", ns, "own", spec), user=MALLORY)
+    assert not result.ok
+    assert "SeparationOfDuties" in result.stderr
+    assert "may not assess it" in result.stderr
+    assert kube.apply(governed.assessment("own-ra", ns, "own", spec), user=BOB).ok
+    result = kube.apply(
+        governed.approval("own-ok", ns, "own", spec, assessment_name="own-ra"), user=BOB
+    )
+    assert not result.ok
+    assert "SeparationOfDuties" in result.stderr
+    assert "assessed" in result.stderr
+    result = kube.apply(
+        governed.approval("own-ok", ns, "own", spec, assessment_name="own-ra"), user=MALLORY
+    )
+    assert not result.ok
+    assert "may not approve it" in result.stderr
+    assert kube.apply(
+        governed.approval("own-ok", ns, "own", spec, assessment_name="own-ra"), user=CAROL
+    ).ok
+
+
+def test_identity_stamps_come_from_the_request_and_cannot_be_changed(kube: Kube, ns: str) -> None:
+    manifest = governed.model("stamped", ns, governed.model_spec())
+    manifest["metadata"]["annotations"] = {"aigov.io/author": "carol", "aigov.io/approver": "x"}
+    assert kube.apply(manifest, user=ALICE).ok
+    annotations = kube.get("governedmodel", "stamped", ns)["metadata"]["annotations"]
+    assert annotations["aigov.io/author"] == "alice"
+    assert "aigov.io/approver" not in annotations
+    for change in (["aigov.io/author=bob", "--overwrite"], ["aigov.io/author-"]):
+        result = kube.run("annotate", "governedmodel", "stamped", "-n", ns, *change, user=ALICE)
+        assert not result.ok
+        assert "StampProtected" in result.stderr
+    assert (
+        kube.get("governedmodel", "stamped", ns)["metadata"]["annotations"]["aigov.io/author"]
+        == "alice"
+    )
+
+
+def test_approvals_are_immutable(kube: Kube, ns: str) -> None:
+    spec = governed.govern(kube, ns, "fixed")
+    changed = governed.approval("fixed-ok", ns, "fixed", spec, assessment_name="fixed-ra")
+    changed["spec"]["justification"] = "rewritten history"
+    # RBAC gives approvers create only; even a cluster admin meets the CRD's CEL rule.
+    result = kube.apply(changed, user=CAROL)
+    assert not result.ok
+    assert "Forbidden" in result.stderr
+    result = kube.apply(changed)
+    assert not result.ok
+    assert "immutable" in result.stderr
+
+
+def test_warn_mode_admits_with_warnings(kube: Kube, operator: Operator, unique: str) -> None:
+    ns = kube.namespace(f"warn-{unique}", mode="warn")
+    result = kube.apply(manifests.deployment("llm", ns, gpus=1))
+    assert result.ok, result.stderr
+    assert "Warning: aigov: UngovernedWorkload at metadata.labels" in result.stderr
+
+
+def test_audit_mode_admits_and_records_evidence(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"audit-{unique}", mode="audit")
+    result = kube.apply(manifests.deployment("llm", ns, gpus=1))
+    assert result.ok, result.stderr
+    assert "aigov" not in result.stderr  # audit is silent to the user
+    stored = kube.get("deployment", "llm", ns)
+    violations = json.loads(stored["metadata"]["annotations"]["aigov.io/violations"])
+    assert [v["code"] for v in violations] == ["UngovernedWorkload"]
+    assert violations[0]["path"] == "metadata.labels"
+
+    def event() -> bool:
+        events = kube.list("events", ns)
+        return any(e["reason"] == "AigovAudit" for e in events)
+
+    kube.wait_for(event, "an AigovAudit Event", 30)
+
+
+def test_dry_run_gets_the_same_verdict(kube: Kube, ns: str) -> None:
+    result = kube.run(
+        "apply",
+        "--dry-run=server",
+        "-f",
+        "-",
+        stdin=json.dumps(manifests.deployment("llm", ns, gpus=1)),
+    )
+    assert not result.ok
+    assert "UngovernedWorkload" in result.stderr
+
+
+def test_cronjob_and_job_templates_are_judged(kube: Kube, ns: str) -> None:
+    template = manifests.deployment("batch", ns, gpus=1)["spec"]["template"]
+    template["spec"]["restartPolicy"] = "Never"
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": ns},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}},
+    }
+    result = kube.apply(cronjob, user=ALICE)
+    assert not result.ok
+    assert "UngovernedWorkload" in result.stderr
+    assert "CronJob" in result.stderr
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "once", "namespace": ns},
+        "spec": {"template": template},
+    }
+    result = kube.apply(job, user=ALICE)
+    assert not result.ok
+    assert "UngovernedWorkload" in result.stderr
+
+
+def _isvc(ns: str, model: str | None, storage: str) -> dict[str, Any]:
+    labels = {"aigov.io/model": model} if model else {}
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "scorer-isvc", "namespace": ns, "labels": labels},
+        "spec": {
+            "predictor": {
+                "model": {"modelFormat": {"name": "sklearn"}, "storageUri": storage},
+            }
+        },
+    }
+
+
+def test_inference_service_is_judged(kube: Kube, ns: str) -> None:
+    result = kube.apply(_isvc(ns, None, "s3://models/scorer/model.joblib"), user=ALICE)
+    assert not result.ok
+    assert "UngovernedWorkload" in result.stderr
+    assert "InferenceService" in result.stderr
+    spec = governed.model_spec(
+        artifacts=[
+            {"name": "server", "image": IMAGE},
+            {
+                "name": "weights",
+                "uri": "s3://models/scorer/model.joblib",
+                "digest": "sha256:" + "22" * 32,
+            },
+        ]
+    )
+    governed.govern(kube, ns, "served", spec)
+    result = kube.apply(_isvc(ns, "served", "s3://models/other/model.joblib"), user=ALICE)
+    assert not result.ok
+    assert "ArtifactNotApproved at spec.predictor.model.storageUri" in result.stderr
+    result = kube.apply(_isvc(ns, "served", "s3://models/scorer/model.joblib"), user=ALICE)
+    assert result.ok, result.stderr
+
+
+def test_ephemeral_debug_container_is_judged(kube: Kube, ns: str) -> None:
+    governed.govern(kube, ns, "debuggable")
+    pod = manifests.pod("debuggable", ns, gpus=1, model="debuggable")
+    pod["spec"]["containers"][0]["image"] = IMAGE
+    assert kube.apply(pod, user=ALICE).ok, "the governed pod itself is admitted"
+    result = kube.run(
+        "debug", "debuggable", "-n", ns, "--image=busybox:1.36", "--container=dbg", user=ALICE
+    )
+    assert not result.ok
+    assert "ArtifactNotApproved" in result.stderr
+    assert "ephemeralContainers" in result.stderr
+
+
+def test_scale_up_of_a_revoked_model_is_refused_and_scale_down_allowed(kube: Kube, ns: str) -> None:
+    spec = governed.govern(kube, ns, "scaled")
+    assert _deploy(kube, ns, "scaled", "scaled").ok
+    assert kube.run("scale", "deployment", "scaled", "-n", ns, "--replicas=2", user=ALICE).ok
+    revoke = governed.approval("scaled-revoke", ns, "scaled", spec, decision="revoke")
+    assert kube.apply(revoke, user=CAROL).ok
+    result = kube.run("scale", "deployment", "scaled", "-n", ns, "--replicas=3", user=ALICE)
+    assert not result.ok
+    assert "NotApproved" in result.stderr
+    assert "revoked" in result.stderr
+    result = kube.run("scale", "deployment", "scaled", "-n", ns, "--replicas=0", user=ALICE)
+    assert result.ok, result.stderr
+
+
+def test_namespace_opt_out_by_a_non_admin_is_refused(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"guarded-{unique}", mode="enforce")
+    # RBAC lets both label namespaces; only aigov tells them apart.
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "e2e-namespace-labeller"},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["namespaces"],
+                    "verbs": ["get", "list", "patch", "update"],
+                }
+            ],
+        }
+    )
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "e2e-namespace-labeller"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "e2e-namespace-labeller",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"},
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "aigov-admins"},
+            ],
+        }
+    )
+    for change in (["aigov.io/mode-"], ["aigov.io/mode=audit", "--overwrite"]):
+        result = kube.run("label", "namespace", ns, *change, user=MALLORY)
+        assert not result.ok
+        assert "ModeChangeForbidden" in result.stderr
+    assert kube.get("namespace", ns)["metadata"]["labels"]["aigov.io/mode"] == "enforce"
+    admin = User("dana", ("aigov-admins", "system:authenticated"))
+    result = kube.run("label", "namespace", ns, "aigov.io/mode=warn", "--overwrite", user=admin)
+    assert result.ok, result.stderr
+    result = kube.run("label", "namespace", ns, "aigov.io/mode=lax", "--overwrite", user=admin)
+    assert not result.ok
+    assert "InvalidMode" in result.stderr

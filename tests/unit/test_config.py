@@ -1,0 +1,143 @@
+"""Settings.from_env: defaults, every variable, and clear errors for values aigov cannot use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aigov.config import ConfigError, Settings
+
+FULL_ENV: dict[str, str] = {
+    "AIGOV_NAMESPACE": "gov",
+    "AIGOV_WEBHOOK_HOST": "0.0.0.0",
+    "AIGOV_WEBHOOK_PORT": "10443",
+    "AIGOV_CERT_DIR": "/etc/aigov/tls",
+    "AIGOV_MANAGE_WEBHOOKS": "true",
+    "AIGOV_WEBHOOK_CONFIG_NAME": "aigov-test",
+    "AIGOV_FAILURE_POLICY": "Ignore",
+    "AIGOV_ADMIN_GROUPS": " platform-admins , ,security ",
+    "AIGOV_OPERATOR_USERS": "system:serviceaccount:gov:aigov,robot",
+    "AIGOV_HEALTH_PORT": "0",
+    "AIGOV_LOG_LEVEL": "debug",
+    "AIGOV_EXCLUDED_NAMESPACES": "monitoring,kube-public",
+}
+
+
+def test_defaults_from_an_empty_environment() -> None:
+    s = Settings.from_env({})
+    assert s == Settings()
+    assert s.namespace == "aigov-system"
+    assert s.webhook_host == "127.0.0.1"
+    assert s.webhook_port == 9443
+    assert s.cert_dir is None
+    assert s.manage_webhooks is False
+    assert s.webhook_config_name == "aigov-local"
+    assert s.failure_policy == "Fail"
+    assert s.admin_groups == ("system:masters", "aigov-admins")
+    assert s.operator_users == ()
+    assert s.health_port == 8080
+    assert s.log_level == "INFO"
+    assert s.excluded_namespaces == ("kube-system",)
+    assert s.never_intercepted == ("kube-system", "aigov-system")
+
+
+def test_reads_os_environ_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGOV_NAMESPACE", "from-os-environ")
+    monkeypatch.setenv("AIGOV_WEBHOOK_PORT", "8443")
+    s = Settings.from_env()
+    assert s.namespace == "from-os-environ"
+    assert s.webhook_port == 8443
+
+
+def test_every_variable_is_parsed() -> None:
+    s = Settings.from_env(FULL_ENV)
+    assert s == Settings(
+        namespace="gov",
+        webhook_host="0.0.0.0",
+        webhook_port=10443,
+        cert_dir=Path("/etc/aigov/tls"),
+        manage_webhooks=True,
+        webhook_config_name="aigov-test",
+        failure_policy="Ignore",
+        admin_groups=("platform-admins", "security"),
+        operator_users=("system:serviceaccount:gov:aigov", "robot"),
+        health_port=0,
+        log_level="DEBUG",
+        excluded_namespaces=("monitoring", "kube-public"),
+    )
+
+
+def test_empty_cert_dir_means_unset() -> None:
+    assert Settings.from_env({"AIGOV_CERT_DIR": ""}).cert_dir is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("", False),
+    ],
+)
+def test_booleans(value: str, expected: bool) -> None:
+    assert Settings.from_env({"AIGOV_MANAGE_WEBHOOKS": value}).manage_webhooks is expected
+
+
+@pytest.mark.parametrize("port", ["1", "65535"])
+def test_webhook_port_bounds_are_accepted(port: str) -> None:
+    assert Settings.from_env({"AIGOV_WEBHOOK_PORT": port}).webhook_port == int(port)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AIGOV_WEBHOOK_PORT": "https"}, "AIGOV_WEBHOOK_PORT='https': expected an integer"),
+        ({"AIGOV_WEBHOOK_PORT": "94.43"}, "AIGOV_WEBHOOK_PORT='94.43': expected an integer"),
+        ({"AIGOV_WEBHOOK_PORT": ""}, "AIGOV_WEBHOOK_PORT='': expected an integer"),
+        ({"AIGOV_WEBHOOK_PORT": "0"}, "AIGOV_WEBHOOK_PORT=0: expected 1..65535"),
+        ({"AIGOV_WEBHOOK_PORT": "65536"}, "AIGOV_WEBHOOK_PORT=65536: expected 1..65535"),
+        ({"AIGOV_WEBHOOK_PORT": "-1"}, "AIGOV_WEBHOOK_PORT=-1: expected 1..65535"),
+        ({"AIGOV_HEALTH_PORT": "x"}, "AIGOV_HEALTH_PORT='x': expected an integer"),
+        ({"AIGOV_HEALTH_PORT": "70000"}, "AIGOV_HEALTH_PORT=70000: expected 0..65535"),
+        ({"AIGOV_HEALTH_PORT": "-1"}, "AIGOV_HEALTH_PORT=-1: expected 0..65535"),
+        (
+            {"AIGOV_MANAGE_WEBHOOKS": "maybe"},
+            "AIGOV_MANAGE_WEBHOOKS='maybe': expected true or false",
+        ),
+        ({"AIGOV_MANAGE_WEBHOOKS": "2"}, "AIGOV_MANAGE_WEBHOOKS='2': expected true or false"),
+        ({"AIGOV_FAILURE_POLICY": "fail"}, "AIGOV_FAILURE_POLICY='fail': expected Fail or Ignore"),
+        ({"AIGOV_FAILURE_POLICY": ""}, "AIGOV_FAILURE_POLICY='': expected Fail or Ignore"),
+        ({"AIGOV_FAILURE_POLICY": "Open"}, "AIGOV_FAILURE_POLICY='Open': expected Fail or Ignore"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert str(info.value) == message
+    assert isinstance(info.value, ValueError)
+
+
+def test_never_intercepted_has_kube_system_and_own_namespace_once() -> None:
+    s = Settings.from_env(
+        {"AIGOV_NAMESPACE": "kube-system", "AIGOV_EXCLUDED_NAMESPACES": "kube-system,kube-system"}
+    )
+    assert s.never_intercepted == ("kube-system",)
+
+
+def test_never_intercepted_keeps_kube_system_when_other_namespaces_are_excluded() -> None:
+    s = Settings.from_env({"AIGOV_NAMESPACE": "gov", "AIGOV_EXCLUDED_NAMESPACES": "monitoring,gov"})
+    assert s.never_intercepted == ("kube-system", "monitoring", "gov")
+
+
+def test_never_intercepted_with_nothing_else_excluded() -> None:
+    s = Settings.from_env({"AIGOV_NAMESPACE": "gov", "AIGOV_EXCLUDED_NAMESPACES": ""})
+    assert s.excluded_namespaces == ()
+    assert s.never_intercepted == ("kube-system", "gov")

@@ -1,0 +1,295 @@
+"""GuardedWebhookServer over real HTTPS: malformed reviews are refused, the server survives."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from aigov.admission.request import AdmissionRequest
+from aigov.certs import KeyPair, issue, make_ca
+from aigov.handlers.server import CURRENT, GuardedWebhookServer, current
+
+pytestmark = pytest.mark.timeout(10)
+
+Handler = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
+"""What a test's fake handler does besides answering: gets the review and the call record."""
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca: KeyPair
+    certfile: Path
+    pkeyfile: Path
+    cafile: Path
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    root = tmp_path_factory.mktemp("pki")
+    ca = make_ca("aigov webhook test CA")
+    leaf = issue(ca, "aigov-webhook", hosts=("127.0.0.1",), server=True)
+    certfile, pkeyfile, cafile = root / "tls.crt", root / "tls.key", root / "ca.crt"
+    leaf.write(certfile, pkeyfile)
+    cafile.write_bytes(ca.cert_pem)
+    return Pki(ca=ca, certfile=certfile, pkeyfile=pkeyfile, cafile=cafile)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Harness:
+    """A running GuardedWebhookServer, a client trusting its CA, and what the handler saw."""
+
+    url: str
+    session: aiohttp.ClientSession
+    client_config: dict[str, Any]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    extra: list[Handler] = field(default_factory=list)
+    """Set by a test to add behaviour to the handler (annotate, crash)."""
+
+    async def post(
+        self, body: Any = None, *, data: bytes | None = None, path: str = "validate-workloads"
+    ) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"data": data} if data is not None else {"json": body}
+        if data is not None:
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        async with self.session.post(f"{self.url}/{path}", **kwargs) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+
+def review(uid: str = "uid-1") -> dict[str, Any]:
+    return {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "requestKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "name": "llm",
+            "namespace": "team-a",
+            "operation": "CREATE",
+            "userInfo": {"username": "alice", "uid": "a-1", "groups": ["team-a"]},
+            "object": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "llm", "namespace": "team-a"},
+            },
+            "oldObject": None,
+            "dryRun": False,
+        },
+    }
+
+
+@pytest.fixture
+async def harness(pki: Pki) -> AsyncIterator[Harness]:
+    port = _free_port()
+    server = GuardedWebhookServer(
+        addr="127.0.0.1",
+        port=port,
+        certfile=pki.certfile,
+        pkeyfile=pki.pkeyfile,
+        cafile=pki.cafile,
+    )
+    calls: list[dict[str, Any]] = []
+    extra: list[Handler] = []
+
+    async def fn(
+        request: Any,
+        *,
+        webhook: str | None = None,
+        headers: dict[str, str] | None = None,
+        sslpeer: dict[str, Any] | None = None,
+    ) -> Any:
+        del headers, sslpeer
+        call = {"webhook": webhook, "request": request, "current": current()}
+        calls.append(call)
+        for step in extra:
+            await step(request, call)
+        return {
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "response": {"uid": request["request"]["uid"], "allowed": True},
+        }
+
+    first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    async def run() -> None:
+        # As kopf runs it: in the server's context manager, cancelled at shutdown.
+        async with server:
+            async for client_config in server(fn):
+                if not first.done():
+                    first.set_result(dict(client_config))
+
+    task = asyncio.create_task(run())
+    ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ctx), timeout=aiohttp.ClientTimeout(total=5)
+    )
+    try:
+        waiting: list[asyncio.Future[Any]] = [task, first]
+        done, _ = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        if first not in done:
+            if task.done():
+                task.result()  # re-raise why the server stopped
+            pytest.fail("the webhook server did not start listening within 5 s")
+        client_config = first.result()
+        yield Harness(
+            url=client_config["url"],
+            session=session,
+            client_config=client_config,
+            calls=calls,
+            extra=extra,
+        )
+    finally:
+        await session.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _malformed(body: Any, message: str) -> None:
+    assert body["apiVersion"] == "admission.k8s.io/v1"
+    assert body["kind"] == "AdmissionReview"
+    response = body["response"]
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 400
+    assert response["status"]["reason"] == "BadRequest"
+    assert response["status"]["message"].startswith("aigov: malformed AdmissionReview: ")
+    assert response["status"]["message"] == f"aigov: malformed AdmissionReview: {message}"
+
+
+async def test_client_config_points_at_the_server(harness: Harness, pki: Pki) -> None:
+    assert harness.url.startswith("https://127.0.0.1:")
+    assert "caBundle" in harness.client_config
+    assert base64.b64decode(harness.client_config["caBundle"]) == pki.cafile.read_bytes()
+
+
+async def test_valid_review_reaches_the_handler_with_the_parsed_request(
+    harness: Harness,
+) -> None:
+    status, body = await harness.post(review("uid-valid"))
+    assert status == 200
+    assert body["response"] == {"uid": "uid-valid", "allowed": True}
+    assert "auditAnnotations" not in body["response"]
+    (call,) = harness.calls
+    assert call["webhook"] == "validate-workloads"
+    assert call["request"] == review("uid-valid")
+    ctx = call["current"]
+    assert isinstance(ctx.request, AdmissionRequest)
+    assert ctx.request.uid == "uid-valid"
+    assert ctx.request.ref == "Deployment team-a/llm"
+    assert ctx.request.user.username == "alice"
+    assert ctx.audit_annotations == {}
+    with pytest.raises(LookupError):
+        CURRENT.get()  # never leaks out of the request
+
+
+@pytest.mark.parametrize(
+    "data", [b"{not json", b"", b"\xff\xfe\x00garbage"], ids=["broken", "empty", "not-utf8"]
+)
+async def test_body_that_is_not_json_gets_400(harness: Harness, data: bytes) -> None:
+    status, body = await harness.post(data=data)
+    assert status == 400
+    assert body["response"]["allowed"] is False
+    assert body["response"]["uid"] == ""
+    assert body["response"]["status"]["code"] == 400
+    assert "not JSON" in body["response"]["status"]["message"]
+    assert body["response"]["status"]["message"].startswith("aigov: the request body is not JSON")
+    assert harness.calls == []
+
+
+async def test_json_list_is_refused_as_malformed(harness: Harness) -> None:
+    status, body = await harness.post([review()])
+    assert status == 200
+    _malformed(body, "AdmissionReview must be an object, got list")
+    assert body["response"]["uid"] == ""
+    assert harness.calls == []
+
+
+async def test_review_without_request_is_refused_as_malformed(harness: Harness) -> None:
+    bad = review()
+    del bad["request"]
+    status, body = await harness.post(bad)
+    assert status == 200
+    _malformed(body, "request must be an object, got NoneType")
+    assert harness.calls == []
+
+
+async def test_malformed_review_echoes_the_uid_it_has(harness: Harness) -> None:
+    bad = review("uid-echo")
+    bad["request"]["operation"] = "PATCH"
+    status, body = await harness.post(bad)
+    assert status == 200
+    _malformed(body, "request.operation 'PATCH' is not an admission operation")
+    assert body["response"]["uid"] == "uid-echo"
+    assert harness.calls == []
+
+
+async def test_server_survives_bad_requests(harness: Harness) -> None:
+    assert (await harness.post(data=b"nope"))[0] == 400
+    assert (await harness.post([1, 2]))[0] == 200
+    assert (await harness.post({"apiVersion": "admission.k8s.io/v1"}))[0] == 200
+    assert (await harness.post("just a string"))[0] == 200
+    assert harness.calls == []
+    status, body = await harness.post(review("uid-after"))
+    assert status == 200
+    assert body["response"] == {"uid": "uid-after", "allowed": True}
+    assert [c["request"]["request"]["uid"] for c in harness.calls] == ["uid-after"]
+
+
+async def test_handler_audit_annotations_reach_the_response(harness: Harness) -> None:
+    async def annotate(request: dict[str, Any], call: dict[str, Any]) -> None:
+        del request, call
+        current().audit_annotations["k"] = "v"
+
+    harness.extra.append(annotate)
+    status, body = await harness.post(review("uid-audit"))
+    assert status == 200
+    assert body["response"]["auditAnnotations"] == {"k": "v"}
+    assert body["response"]["allowed"] is True
+    # The next request starts with a fresh context: nothing carries over.
+    harness.extra.clear()
+    status, body = await harness.post(review("uid-next"))
+    assert "auditAnnotations" not in body["response"]
+
+
+async def test_a_crashing_handler_gets_500_and_the_server_survives(harness: Harness) -> None:
+    async def crash(request: dict[str, Any], call: dict[str, Any]) -> None:
+        del request, call
+        raise RuntimeError("secret detail")
+
+    harness.extra.append(crash)
+    status, body = await harness.post(review("uid-crash"))
+    assert status == 500
+    assert body["response"]["allowed"] is False
+    assert body["response"]["status"]["message"] == (
+        "aigov: internal error while reviewing: RuntimeError"
+    )
+    assert "secret detail" not in str(body)
+    harness.extra.clear()
+    status, body = await harness.post(review("uid-ok"))
+    assert (status, body["response"]["allowed"]) == (200, True)
+
+
+async def test_a_client_trusting_another_ca_is_rejected(harness: Harness) -> None:
+    other = ssl.create_default_context(cadata=make_ca("other").cert_pem.decode())
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=other)) as session:
+        with pytest.raises(aiohttp.ClientConnectorCertificateError):
+            await session.post(f"{harness.url}/validate-workloads", json=review())
+    assert harness.calls == []

@@ -1,0 +1,187 @@
+"""validating_configuration: what the API server sends aigov, and what it never sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aigov.webhooks import (
+    VALIDATE_NAMESPACES,
+    VALIDATE_WORKLOADS,
+    mutating_configuration,
+    validating_configuration,
+)
+
+URL_CLIENT: dict[str, Any] = {"url": "https://127.0.0.1:9443/", "caBundle": "Q0E="}
+SERVICE_CLIENT: dict[str, Any] = {
+    "service": {"namespace": "aigov-system", "name": "aigov-webhook", "port": 443},
+    "caBundle": "Q0E=",
+}
+NEVER = ("kube-system", "aigov-system")
+
+
+def config(client: dict[str, Any] = URL_CLIENT, failure_policy: str = "Fail") -> dict[str, Any]:
+    return validating_configuration("aigov-local", client, NEVER, failure_policy)
+
+
+def by_name(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {w["name"]: w for w in body["webhooks"]}
+
+
+def test_envelope() -> None:
+    body = config()
+    assert body["apiVersion"] == "admissionregistration.k8s.io/v1"
+    assert body["kind"] == "ValidatingWebhookConfiguration"
+    assert body["metadata"]["name"] == "aigov-local"
+    names = [w["name"] for w in body["webhooks"]]
+    assert len(names) == len(set(names)), "webhook names must be unique"
+    assert {"namespaces.aigov.io", "workloads.aigov.io"} <= set(names)
+
+
+def _all_webhooks(failure_policy: str, client: dict[str, Any] = URL_CLIENT) -> list[Any]:
+    validating = validating_configuration("aigov-local", client, NEVER, failure_policy)
+    mutating = mutating_configuration("aigov-local", client, NEVER, failure_policy)
+    assert mutating["kind"] == "MutatingWebhookConfiguration"
+    return [*validating["webhooks"], *mutating["webhooks"]]
+
+
+@pytest.mark.parametrize("failure_policy", ["Fail", "Ignore"])
+def test_every_webhook_speaks_v1_and_is_safe(failure_policy: str) -> None:
+    for webhook in _all_webhooks(failure_policy):
+        assert webhook["admissionReviewVersions"] == ["v1"]
+        assert webhook["matchPolicy"] == "Equivalent"
+        assert webhook["sideEffects"] in {"None", "NoneOnDryRun"}
+        assert webhook["failurePolicy"] == failure_policy
+        assert isinstance(webhook["timeoutSeconds"], int)
+        assert 1 <= webhook["timeoutSeconds"] <= 30
+
+
+def test_only_the_namespace_guard_reaches_excluded_namespaces() -> None:
+    for webhook in _all_webhooks("Fail"):
+        if webhook["name"] == "namespaces.aigov.io":
+            continue
+        expressions = webhook["namespaceSelector"]["matchExpressions"]
+        assert {
+            "key": "kubernetes.io/metadata.name",
+            "operator": "NotIn",
+            "values": ["kube-system", "aigov-system"],
+        } in expressions, webhook["name"]
+
+
+def test_every_webhook_path_is_one_of_ours() -> None:
+    for webhook in _all_webhooks("Fail", SERVICE_CLIENT):
+        path = webhook["clientConfig"]["service"]["path"]
+        assert path.startswith("/validate-") or path.startswith("/mutate-"), webhook["name"]
+
+
+def test_namespace_guard_has_no_side_effects_and_sees_every_namespace() -> None:
+    guard = by_name(config())["namespaces.aigov.io"]
+    assert guard["sideEffects"] == "None"
+    assert "namespaceSelector" not in guard
+    assert "objectSelector" not in guard
+    assert guard["rules"] == [
+        {
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["namespaces"],
+            "operations": ["CREATE", "UPDATE"],
+            "scope": "*",
+        }
+    ]
+
+
+def test_workloads_webhook_selects_governed_namespaces_only() -> None:
+    selector = by_name(config())["workloads.aigov.io"]["namespaceSelector"]
+    assert selector == {
+        "matchExpressions": [
+            {"key": "aigov.io/mode", "operator": "In", "values": ["enforce", "warn", "audit"]},
+            {
+                "key": "kubernetes.io/metadata.name",
+                "operator": "NotIn",
+                "values": ["kube-system", "aigov-system"],
+            },
+        ]
+    }
+
+
+def test_excluded_namespaces_come_from_the_argument() -> None:
+    body = validating_configuration("x", URL_CLIENT, ("kube-system", "gov"), "Fail")
+    (_, not_in) = by_name(body)["workloads.aigov.io"]["namespaceSelector"]["matchExpressions"]
+    assert not_in == {
+        "key": "kubernetes.io/metadata.name",
+        "operator": "NotIn",
+        "values": ["kube-system", "gov"],
+    }
+
+
+def test_workloads_webhook_rules_cover_every_workload_kind() -> None:
+    rules = by_name(config())["workloads.aigov.io"]["rules"]
+    for rule in rules:
+        assert rule["operations"] == ["CREATE", "UPDATE"]
+        assert rule["scope"] == "*"
+        assert len(rule["apiGroups"]) == 1
+        assert len(rule["apiVersions"]) == 1
+    covered = {
+        (rule["apiGroups"][0], rule["apiVersions"][0], resource)
+        for rule in rules
+        for resource in rule["resources"]
+    }
+    assert covered == {
+        ("", "v1", "pods"),
+        ("", "v1", "pods/ephemeralcontainers"),
+        ("apps", "v1", "deployments"),
+        ("apps", "v1", "deployments/scale"),
+        ("apps", "v1", "statefulsets"),
+        ("apps", "v1", "statefulsets/scale"),
+        ("apps", "v1", "daemonsets"),
+        ("apps", "v1", "replicasets"),
+        ("apps", "v1", "replicasets/scale"),
+        ("batch", "v1", "jobs"),
+        ("batch", "v1", "cronjobs"),
+        ("serving.kserve.io", "v1beta1", "inferenceservices"),
+    }
+
+
+@pytest.mark.parametrize(
+    "base", ["https://127.0.0.1:9443", "https://127.0.0.1:9443/", "https://h.example:1/root/"]
+)
+def test_url_client_config_gets_the_path_appended(base: str) -> None:
+    client = {"url": base, "caBundle": "Q0E="}
+    hooks = by_name(config(client))
+    root = base.rstrip("/")
+    assert hooks["workloads.aigov.io"]["clientConfig"] == {
+        "url": f"{root}/validate-workloads",
+        "caBundle": "Q0E=",
+    }
+    assert hooks["namespaces.aigov.io"]["clientConfig"] == {
+        "url": f"{root}/validate-namespaces",
+        "caBundle": "Q0E=",
+    }
+    assert client == {"url": base, "caBundle": "Q0E="}  # the caller's dict is untouched
+
+
+def test_service_client_config_gets_a_service_path() -> None:
+    hooks = by_name(config(SERVICE_CLIENT))
+    assert hooks["workloads.aigov.io"]["clientConfig"]["service"]["path"] == "/validate-workloads"
+    for name, path in (
+        ("workloads.aigov.io", "/validate-workloads"),
+        ("namespaces.aigov.io", "/validate-namespaces"),
+    ):
+        assert hooks[name]["clientConfig"] == {
+            "service": {
+                "namespace": "aigov-system",
+                "name": "aigov-webhook",
+                "port": 443,
+                "path": path,
+            },
+            "caBundle": "Q0E=",
+        }
+    assert "path" not in SERVICE_CLIENT["service"]  # the caller's dict is untouched
+
+
+def test_path_constants() -> None:
+    assert (VALIDATE_WORKLOADS, VALIDATE_NAMESPACES) == (
+        "validate-workloads",
+        "validate-namespaces",
+    )
