@@ -8,6 +8,12 @@ from tools.controlplane.operator import Operator
 from tools.kubectl import Kube, User
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_story(kube: Kube) -> None:
+    """The examples tell one story from its start: remove what an earlier run left."""
+    kube.run("delete", "namespace", "ai-prod", "ai-sandbox", "--ignore-not-found", "--wait=true")
+
+
 @pytest.mark.parametrize("example", examples.catalogue(), ids=lambda e: e.name)
 def test_example(kube: Kube, operator: Operator, example: examples.Example) -> None:
     user = User(example.user, example.groups) if example.user else None

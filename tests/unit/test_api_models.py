@@ -418,7 +418,6 @@ class TestSpecHash:
             lambda s: s.update(version="3.1.1"),
             lambda s: s["artifacts"][0].update(image=f"registry.example.com/x@sha256:{'b' * 64}"),
             lambda s: s["lineage"]["datasets"][0].update(containsPersonalData=False),
-            lambda s: s.update(lifecycle="deprecated"),
             lambda s: s["artifacts"].reverse(),  # list order is meaningful
         ],
     )
@@ -455,8 +454,18 @@ class TestSpecHash:
     def test_defaults_count_so_hash_the_stored_spec(self) -> None:
         raw = governed_model_spec()
         stored = spec_hash(raw)
-        del raw["lifecycle"]  # as written by the user, before the API server defaults it
+        # as written by the user, before the API server defaults it
+        del raw["lineage"]["datasets"][0]["containsPersonalData"]
         assert spec_hash(raw) != stored
+
+    @pytest.mark.parametrize("lifecycle", ["deprecated", "retired"])
+    def test_lifecycle_is_not_hashed_so_deprecation_keeps_the_approval(
+        self, lifecycle: str
+    ) -> None:
+        raw = governed_model_spec()
+        before = spec_hash(raw)
+        raw["lifecycle"] = lifecycle
+        assert spec_hash(raw) == before
 
 
 # Lineage ----------------------------------------------------------------------------------

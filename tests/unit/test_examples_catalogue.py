@@ -113,3 +113,27 @@ def test_parse_rejects_bad_headers(tmp_path: Path, text: str, message: str) -> N
     with pytest.raises(ExampleError) as info:
         parse(file)
     assert str(info.value) == f"{file}: {message}"
+
+
+def test_example_assessments_and_approvals_name_the_example_models_hash() -> None:
+    """A RiskAssessment or ModelApproval in examples/ must bind to its model's real hash,
+    or the governed story would silently stop at PendingAssessment."""
+    from aigov.api.base import spec_hash
+
+    docs = [
+        doc
+        for example in catalogue()
+        for doc in yaml.safe_load_all(example.text)
+        if isinstance(doc, dict)
+    ]
+    hashes = {
+        (d["metadata"]["namespace"], d["metadata"]["name"]): spec_hash(d["spec"])
+        for d in docs
+        if d.get("kind") == "GovernedModel"
+    }
+    bound = [d for d in docs if d.get("kind") in {"RiskAssessment", "ModelApproval"}]
+    assert bound, "the examples tell the governed story"
+    for doc in bound:
+        ref = doc["spec"]["modelRef"]
+        key = (doc["metadata"]["namespace"], ref["name"])
+        assert ref["specHash"] == hashes[key], doc["metadata"]["name"]

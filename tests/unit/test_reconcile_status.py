@@ -130,10 +130,11 @@ def approval(
     decision: str = "approve",
     approver: str = "carol",
     valid_until: datetime | None = None,
+    assessment_ref: str = "fraud-ra",
 ) -> ModelApproval:
     spec: dict[str, Any] = {
         "modelRef": {"name": NAME, "specHash": hash_},
-        "riskAssessmentRef": "fraud-ra",
+        "riskAssessmentRef": assessment_ref,
         "decision": decision,
         "justification": f"{decision}: reviewed by the model risk committee",
     }
@@ -443,7 +444,7 @@ class TestExpiry:
         assert expired.history[-1].actor == "aigov-timer"
         assert lost_approval(approved, expired) == "ApprovalExpired"
 
-    def test_a_new_assessment_brings_an_expired_model_back(self) -> None:
+    def test_a_new_assessment_needs_a_new_approval_before_the_model_is_back(self) -> None:
         world = World()
         until = T0 + timedelta(days=30)
         world.assessments.append(assessment(world.hash, valid_until=until))
@@ -452,10 +453,18 @@ class TestExpiry:
         expired = world.settled(until)
         later = until + timedelta(days=1)
         world.assessments.append(assessment(world.hash, name="fraud-ra-2", created=later))
-        renewed = world.settled(later)
+        reassessed = world.settled(later)
+        # The approval relied on the expired assessment: an approver decides again.
+        assert reassessed.phase is Phase.PENDING_APPROVAL
+        assert reassessed.history[-1].event == "Assessed"
+        assert not regained_approval(expired, reassessed)
+        again = later + timedelta(hours=1)
+        world.approvals.append(
+            approval(world.hash, name="fraud-ma-2", created=again, assessment_ref="fraud-ra-2")
+        )
+        renewed = world.settled(again)
         assert renewed.phase is Phase.APPROVED
-        assert renewed.history[-1].event == "Assessed"
-        assert cond(renewed, "Ready").last_transition_time == later
+        assert cond(renewed, "Ready").last_transition_time == again
         assert regained_approval(expired, renewed)
 
 
@@ -543,7 +552,9 @@ class TestLifecycle:
         ready = cond(retired, "Ready")
         assert (ready.status, ready.reason) == (ConditionStatus.FALSE, "ModelRetired")
         assert "is retired and may not run" in ready.message
-        assert events(retired)[-2:] == ["SpecChanged", "Retired"]
+        # lifecycle is outside the spec hash: retiring is its own event, not a spec change
+        assert events(retired)[-1:] == ["Retired"]
+        assert "SpecChanged" not in events(retired)
         assert retired.history[-1].message == "Approved -> Retired: spec.lifecycle is retired"
         assert lost_approval(approved, retired) == "ModelRetired"
 
@@ -557,9 +568,10 @@ class TestLifecycle:
         world.edit_spec(lifecycle="active")
         t2 = T0 + timedelta(days=2)
         active = world.settled(t2)
-        # Back to the very spec that was approved: its assessment and approval bind again.
+        # lifecycle is outside the spec hash: the approval held throughout.
         assert active.phase is Phase.APPROVED
-        assert events(active)[-4:] == ["SpecChanged", "Reactivated", "Assessed", "Approved"]
+        assert events(active)[-2:] == ["Deprecated", "Reactivated"]
+        assert "SpecChanged" not in events(active)
         assert events(active).count("Deprecated") == 1
 
     def test_a_deprecated_model_is_ready_with_a_warning(self) -> None:

@@ -179,8 +179,14 @@ def plain(value: Any) -> Any:
     return value
 
 
+UNHASHED_FIELDS = frozenset({"lifecycle"})
+"""Spec fields outside the hash: lifecycle is an operational state, not what was assessed.
+Deprecating or retiring a model must not void its assessment and approval (deprecated only
+warns); retiring stops it by its own rule."""
+
+
 def spec_hash(raw_spec: Mapping[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of a spec mapping.
+    """sha256 hex of the canonical JSON of a spec mapping, less UNHASHED_FIELDS.
 
     Canonical JSON is `json.dumps(spec, sort_keys=True, separators=(",", ":"))` (ASCII only).
     Hash the spec as stored in the cluster (defaults applied, unknown fields pruned), as the
@@ -188,5 +194,6 @@ def spec_hash(raw_spec: Mapping[str, Any]) -> str:
     the same hash, and any change of a field (even a default one made explicit) changes it.
     Raises TypeError for values JSON cannot encode (e.g. datetime): a stored spec has none.
     """
-    canonical = json.dumps(plain(raw_spec), sort_keys=True, separators=(",", ":"))
+    hashed = {k: v for k, v in plain(raw_spec).items() if k not in UNHASHED_FIELDS}
+    canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()

@@ -76,8 +76,8 @@ def _approval_violations(st: Standing, name: str, hash_: str) -> list[Violation]
     if decision is None:
         stale = st.stale_decisions[-1] if st.stale_decisions else None
         why = (
-            f"; ModelApproval {stale.metadata.name!r} approved spec hash "
-            f"{_short(stale.spec.model_ref.spec_hash)}..., but the spec has changed since"
+            f"; ModelApproval {stale.metadata.name!r} ({stale.spec.decision.value}) named spec "
+            f"hash {_short(stale.spec.model_ref.spec_hash)}..., but the spec has changed since"
             if stale is not None
             else ""
         )
@@ -95,6 +95,13 @@ def _approval_violations(st: Standing, name: str, hash_: str) -> list[Violation]
         message = (
             f"ModelApproval {decision.metadata.name!r} by {who} rejected GovernedModel "
             f"{name!r}: {decision.spec.justification}"
+        )
+        return [Violation(Reason.NOT_APPROVED, message, MODEL_PATH)]
+    if st.approval_basis_stale and st.assessment is not None:
+        message = (
+            f"ModelApproval {decision.metadata.name!r} relied on RiskAssessment "
+            f"{decision.spec.risk_assessment_ref!r}, but {st.assessment.metadata.name!r} is "
+            f"the assessment in force now: {name!r} must be approved again"
         )
         return [Violation(Reason.NOT_APPROVED, message, MODEL_PATH)]
     if st.approval_expired and decision.spec.valid_until is not None:

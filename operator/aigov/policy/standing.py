@@ -34,8 +34,24 @@ class Evidence:
     approvals: tuple[ModelApproval, ...] = ()
 
 
-def _created(obj: RiskAssessment | ModelApproval) -> tuple[dt.datetime, str]:
-    return (obj.metadata.creation_timestamp or _EPOCH, obj.metadata.name)
+def _created(obj: RiskAssessment | ModelApproval) -> tuple[dt.datetime, int, str]:
+    """Oldest first. creationTimestamp has one-second resolution: within one second the
+    stricter decision sorts later and so wins (revoke over reject over approve)."""
+    rank = _STRICTNESS.get(obj.spec.decision, 0) if isinstance(obj, ModelApproval) else 0
+    return (obj.metadata.creation_timestamp or _EPOCH, rank, obj.metadata.name)
+
+
+_STRICTNESS = {Verdict.APPROVE: 0, Verdict.REJECT: 1, Verdict.REVOKE: 2}
+
+
+def _counts(obj: RiskAssessment | ModelApproval, namespace: str | None, name: str) -> bool:
+    """Names this model, in its namespace, and is not being deleted."""
+    meta = obj.metadata
+    return (
+        obj.spec.model_ref.name == name
+        and meta.namespace == namespace
+        and meta.deletion_timestamp is None
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,14 @@ class Standing:
         return self.decision is not None and self.decision.spec.decision is Verdict.APPROVE
 
     @property
+    def approval_basis_stale(self) -> bool:
+        """The approval relied on another assessment than the one in force now: a newer
+        assessment (perhaps of higher risk) was made after it, so it must be decided again."""
+        if not self.approved or self.decision is None or self.assessment is None:
+            return False
+        return self.decision.spec.risk_assessment_ref != self.assessment.metadata.name
+
+    @property
     def approval_expired(self) -> bool:
         until = self.decision.spec.valid_until if self.approved and self.decision else None
         return until is not None and until <= self.now
@@ -96,6 +120,7 @@ class Standing:
             and not self.assessment_expired
             and not self.risk_unacceptable
             and self.approved
+            and not self.approval_basis_stale
             and not self.approval_expired
             and not self.duty_problems
         )
@@ -111,7 +136,10 @@ class Standing:
             (self.assessment is None, Phase.PENDING_ASSESSMENT),
             (self.assessment_expired, Phase.EXPIRED),
             (rejected, Phase.REJECTED),
-            (not self.approved or bool(self.duty_problems), Phase.PENDING_APPROVAL),
+            (
+                not self.approved or self.approval_basis_stale or bool(self.duty_problems),
+                Phase.PENDING_APPROVAL,
+            ),
             (self.approval_expired, Phase.EXPIRED),
         )
         return next((phase for holds, phase in rules if holds), Phase.APPROVED)
@@ -161,9 +189,9 @@ def standing(
 ) -> Standing:
     """Decide which assessment and decision count for `model` at `now`."""
     current = model.spec.canonical_hash()
-    name = model.metadata.name
-    mine = [a for a in assessments if a.spec.model_ref.name == name]
-    decisions = [a for a in approvals if a.spec.model_ref.name == name]
+    name, namespace = model.metadata.name, model.metadata.namespace
+    mine = [a for a in assessments if _counts(a, namespace, name)]
+    decisions = [a for a in approvals if _counts(a, namespace, name)]
     bound_assessments = sorted(
         (a for a in mine if a.spec.model_ref.spec_hash == current), key=_created
     )
