@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
+import urllib.parse
 from typing import Any
 
 from kubernetes import client, config
@@ -134,3 +136,92 @@ def post_event(
     task = asyncio.get_running_loop().create_task(post())
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+# Generic REST: the reconciler reads and patches several kinds; one path table is simpler
+# than a typed client per kind.
+_PATHS: dict[str, str] = {
+    "Pod": "/api/v1/namespaces/{ns}/pods",
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
+    "DaemonSet": "/apis/apps/v1/namespaces/{ns}/daemonsets",
+    "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
+    "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
+    "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs",
+    "InferenceService": "/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices",
+    "GovernedModel": "/apis/aigov.io/v1alpha1/namespaces/{ns}/governedmodels",
+    "RiskAssessment": "/apis/aigov.io/v1alpha1/namespaces/{ns}/riskassessments",
+    "ModelApproval": "/apis/aigov.io/v1alpha1/namespaces/{ns}/modelapprovals",
+}
+
+
+def _call_sync(
+    method: str,
+    path: str,
+    body: Any = None,
+    query: list[tuple[str, str]] | None = None,
+    content_type: str | None = None,
+) -> Any:
+    api = _api()
+    headers = {"Accept": "application/json"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    # A service-account token (in cluster) travels as a header; client certificates
+    # (kubeconfig) are part of the connection already.
+    for auth in api.configuration.auth_settings().values():
+        if auth.get("in") == "header" and auth.get("value"):
+            headers[auth["key"]] = auth["value"]
+    url = api.configuration.host + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    response = api.call_api(method, url, header_params=headers, body=body)
+    data = response.read()
+    if not 200 <= response.status < 300:
+        raise ApiException(status=response.status, reason=response.reason, body=data)
+    return json.loads(data) if data else None
+
+
+async def get(kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """One object, or None when it does not exist."""
+    path = _PATHS[kind].format(ns=namespace) + f"/{name}"
+    try:
+        obj: dict[str, Any] = await asyncio.to_thread(_call_sync, "GET", path)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return obj
+
+
+async def list_labelled(namespace: str, selector: str, kinds: tuple[str, ...]) -> list[Any]:
+    """Objects of `kinds` in `namespace` matching a label selector, kind set on each.
+
+    A kind whose API is not installed (e.g. KServe) contributes nothing.
+    """
+
+    def one(kind: str) -> list[Any]:
+        path = _PATHS[kind].format(ns=namespace)
+        try:
+            items = _call_sync("GET", path, query=[("labelSelector", selector)])["items"]
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return [{**item, "kind": kind} for item in items]
+
+    lists = await asyncio.gather(*(asyncio.to_thread(one, kind) for kind in kinds))
+    return [item for found in lists for item in found]
+
+
+async def merge_patch(
+    kind: str, namespace: str, name: str, patch: dict[str, Any], subresource: str = ""
+) -> None:
+    """JSON merge patch of an object (or its status with subresource="status")."""
+    path = (
+        _PATHS[kind].format(ns=namespace) + f"/{name}" + (f"/{subresource}" if subresource else "")
+    )
+    try:
+        await asyncio.to_thread(
+            _call_sync, "PATCH", path, patch, None, "application/merge-patch+json"
+        )
+    except ApiException as exc:
+        if exc.status != 404:  # gone meanwhile: nothing to patch
+            raise

@@ -341,3 +341,104 @@ def test_namespace_opt_out_by_a_non_admin_is_refused(
     result = kube.run("label", "namespace", ns, "aigov.io/mode=lax", "--overwrite", user=admin)
     assert not result.ok
     assert "InvalidMode" in result.stderr
+
+
+def _status(kube: Kube, ns: str, name: str) -> dict[str, Any]:
+    return dict(kube.get("governedmodel", name, ns).get("status") or {})
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
+
+
+def test_status_follows_the_governed_lifecycle(kube: Kube, ns: str) -> None:
+    from aigov.api.base import spec_hash
+
+    spec = governed.govern(kube, ns, "tracked")
+    kube.wait_for(lambda: _status(kube, ns, "tracked").get("phase") == "Approved", "Approved")
+    status = _status(kube, ns, "tracked")
+    assert status["specHash"] == spec_hash(spec)
+    assert _condition(status, "Ready")["status"] == "True"
+    assert _condition(status, "Approved")["observedGeneration"] == 1
+    assert status["approval"]["approver"] == "carol"
+    assert status["riskAssessment"]["assessor"] == "bob"
+    events = [(h["event"], h.get("actor")) for h in status["history"]]
+    assert events[0] == ("Created", "alice")
+    assert ("Approved", "carol") in events
+    ra = kube.get("riskassessment", "tracked-ra", ns)
+    assert ra["status"]["phase"] == "Current"
+    assert ra["status"]["boundToCurrentSpec"] is True
+
+    assert _deploy(kube, ns, "tracked", "tracked").ok
+    _running(kube, ns, "tracked")
+
+    def placed() -> bool:
+        workloads = _status(kube, ns, "tracked").get("workloads", [])
+        return any(w["kind"] == "Deployment" and w.get("pools") for w in workloads)
+
+    kube.wait_for(placed, "status.workloads with the pools the pods run on", 60)
+
+    changed = {**spec, "version": "2.0.0"}
+    assert kube.apply(governed.model("tracked", ns, changed), user=ALICE).ok
+    kube.wait_for(
+        lambda: _status(kube, ns, "tracked").get("phase") == "PendingAssessment",
+        "PendingAssessment after the spec changed",
+    )
+    status = _status(kube, ns, "tracked")
+    assert status["specHash"] == spec_hash(changed)
+    assert "SpecChanged" in [h["event"] for h in status["history"]]
+    assert (
+        status["history"][: len(events)] == _status(kube, ns, "tracked")["history"][: len(events)]
+    ), "history is append-only"
+    ra = kube.get("riskassessment", "tracked-ra", ns)
+    assert ra["status"]["phase"] == "Stale"
+    assert ra["status"]["boundToCurrentSpec"] is False
+    kube.wait_for(
+        lambda: (
+            "aigov.io/flagged"
+            in (kube.get("deployment", "tracked", ns)["metadata"].get("annotations") or {})
+        ),
+        "the running Deployment flagged after the spec change",
+    )
+
+
+def test_revocation_flags_the_running_workload(kube: Kube, ns: str) -> None:
+    spec = governed.govern(kube, ns, "revoked")
+    assert _deploy(kube, ns, "revoked", "revoked").ok
+    _running(kube, ns, "revoked")
+    annotations = kube.get("deployment", "revoked", ns)["metadata"].get("annotations") or {}
+    assert "aigov.io/flagged" not in annotations
+    revoke = governed.approval("revoked-revoke", ns, "revoked", spec, decision="revoke")
+    assert kube.apply(revoke, user=CAROL).ok
+
+    def flagged() -> bool:
+        meta = kube.get("deployment", "revoked", ns)["metadata"]
+        return (meta.get("annotations") or {}).get("aigov.io/flagged") == "Revoked"
+
+    kube.wait_for(flagged, "the Deployment flagged Revoked", 30)
+    kube.wait_for(
+        lambda: any(e["reason"] == "AigovFlagged" for e in kube.list("events", ns)),
+        "an AigovFlagged Event",
+        30,
+    )
+    status = _status(kube, ns, "revoked")
+    assert status["phase"] == "Rejected"
+    assert ("Revoked", "carol") in [(h["event"], h.get("actor")) for h in status["history"]]
+    assert all(w["flagged"] for w in status["workloads"])
+
+
+def test_expiry_is_noticed_on_time(kube: Kube, ns: str) -> None:
+    import datetime as dt
+
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=8)
+    governed.govern(kube, ns, "brief", valid_until=until.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    kube.wait_for(lambda: _status(kube, ns, "brief").get("phase") == "Approved", "Approved")
+    # Nothing changes in the cluster after this point: only the clock moves.
+    kube.wait_for(
+        lambda: _status(kube, ns, "brief").get("phase") == "Expired",
+        "Expired once validUntil passes",
+        25,
+    )
+    expired = [h for h in _status(kube, ns, "brief")["history"] if h["event"] == "Expired"]
+    noticed = dt.datetime.fromisoformat(expired[0]["time"].replace("Z", "+00:00"))
+    assert noticed - until < dt.timedelta(seconds=3), "noticed by the timer, not a resync"

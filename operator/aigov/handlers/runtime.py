@@ -20,6 +20,16 @@ class Runtime:
     """Where the webhook's serving certificate files are (made or mounted)."""
     ca_pem: bytes = b""
 
+    wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    """(namespace, model) -> the event that wakes that model's reconciler."""
+
     @property
     def ready(self) -> bool:
         return self.indexed.is_set()
+
+    def waker(self, key: tuple[str, str]) -> asyncio.Event:
+        """The wake-up event of one model's reconciler, made on first use."""
+        return self.wakers.setdefault(key, asyncio.Event())
+
+    def forget_waker(self, key: tuple[str, str]) -> None:
+        self.wakers.pop(key, None)

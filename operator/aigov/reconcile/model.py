@@ -1,0 +1,66 @@
+"""One reconcile pass over a model, as a pure function of what the reconciler observed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aigov.api.enums import ConditionStatus
+from aigov.api.models import GovernedModel, GovernedModelStatus, ModelApproval, RiskAssessment
+from aigov.policy.standing import standing
+from aigov.reconcile.binding import binding_patch
+from aigov.reconcile.status import desired_status, status_patch
+from aigov.reconcile.workloads import Flag, flag_changes, workload_refs
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one pass decided: status patch, binding patches, flag changes, next due time."""
+
+    desired: GovernedModelStatus
+    status_patch: dict[str, Any] | None
+    binding_patches: tuple[tuple[str, str, dict[str, Any]], ...]
+    """(kind, name, patch) for RiskAssessments and ModelApprovals whose status changes."""
+    flags: tuple[Flag, ...]
+    """Only the flags to write or remove."""
+    due_in: float | None
+    """Seconds until the model's standing changes by the clock alone, if ever."""
+
+
+def flag_reason(status: GovernedModelStatus) -> str | None:
+    """None when the model may run, else the Ready condition's reason."""
+    ready = status.condition("Ready")
+    if ready is not None and ready.status is ConditionStatus.TRUE:
+        return None
+    return ready.reason if ready is not None and ready.reason else "NotReady"
+
+
+def model_pass(
+    model: GovernedModel,
+    assessments: Sequence[RiskAssessment],
+    approvals: Sequence[ModelApproval],
+    *,
+    objects: Iterable[Mapping[str, Any]],
+    pools: Mapping[str, str],
+    now: dt.datetime,
+) -> Pass:
+    """Decide everything the reconciler writes for `model` at `now`."""
+    without_workloads = desired_status(model, assessments, approvals, now)
+    refs, flags = workload_refs(objects, pools, flag_reason(without_workloads))
+    desired = desired_status(model, assessments, approvals, now, refs)
+    decided: list[RiskAssessment | ModelApproval] = [*assessments, *approvals]
+    bindings = tuple(
+        (type(obj).KIND, obj.metadata.name, patch)
+        for obj in decided
+        if (patch := binding_patch(obj, model, now)) is not None
+    )
+    moment = standing(model, assessments, approvals, now).next_expiry()
+    return Pass(
+        desired=desired,
+        status_patch=status_patch(model.status, desired),
+        binding_patches=bindings,
+        flags=tuple(flag_changes(flags)),
+        due_in=None if moment is None else max(0.0, (moment - now).total_seconds()),
+    )

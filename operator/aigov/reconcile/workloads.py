@@ -1,0 +1,122 @@
+"""Which workloads run a model, where, and which of them must carry a flag.
+
+Input: the objects labelled `aigov.io/model=<name>` in the model's namespace (as listed by
+the reconciler) and the node -> pool map; output: `status.workloads` entries and the flag
+each top-level object should carry. Level-based: the flags follow from the model's state
+now, so a missed event is repaired on the next pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aigov.api.constants import FLAGGED_ANNOTATION
+from aigov.api.models import WorkloadRef
+
+TOP_LEVEL_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "InferenceService")
+"""Kinds a person applies; ReplicaSets and Pods they own are reported under them."""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """The flag one top-level object should carry: `reason` None means no flag."""
+
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    uid: str
+    current: str | None
+    reason: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.reason
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _owner(obj: Mapping[str, Any]) -> tuple[str, str] | None:
+    for ref in _meta(obj).get("ownerReferences") or []:
+        if isinstance(ref, Mapping) and ref.get("controller"):
+            return str(ref.get("kind")), str(ref.get("name"))
+    return None
+
+
+def _top(
+    pod: Mapping[str, Any], replicasets: Mapping[str, tuple[str, str] | None]
+) -> tuple[str, str]:
+    """The object a person applied that owns this pod (the pod itself when bare)."""
+    owner = _owner(pod)
+    if owner is None:
+        return "Pod", str(_meta(pod).get("name"))
+    if owner[0] == "ReplicaSet":
+        return replicasets.get(owner[1]) or owner
+    return owner
+
+
+def workload_refs(
+    objects: Iterable[Mapping[str, Any]],
+    pools: Mapping[str, str],
+    flag_reason: str | None,
+) -> tuple[list[WorkloadRef], list[Flag]]:
+    """status.workloads entries and flags for the objects labelled with the model.
+
+    `flag_reason` is None when the model may run, else why its running workloads are flagged.
+    """
+    items = list(objects)
+    replicasets = {
+        str(_meta(o).get("name")): _owner(o) for o in items if o.get("kind") == "ReplicaSet"
+    }
+    nodes: dict[tuple[str, str], set[str]] = {}
+    for pod in (o for o in items if o.get("kind") == "Pod"):
+        spec = pod.get("spec") if isinstance(pod.get("spec"), Mapping) else {}
+        top = _top(pod, replicasets)
+        node = spec.get("nodeName") if isinstance(spec, Mapping) else None
+        nodes.setdefault(top, set())
+        if isinstance(node, str) and node:
+            nodes[top].add(node)
+    tops: list[Mapping[str, Any]] = [o for o in items if o.get("kind") in TOP_LEVEL_KINDS]
+    tops += [o for o in items if o.get("kind") == "Pod" and _owner(o) is None]
+    refs: list[WorkloadRef] = []
+    flags: list[Flag] = []
+    for obj in sorted(tops, key=lambda o: (str(o.get("kind")), str(_meta(o).get("name")))):
+        meta = _meta(obj)
+        kind, name = str(obj.get("kind")), str(meta.get("name"))
+        ran_on = sorted(nodes.get((kind, name), set()))
+        annotations = (
+            meta.get("annotations") if isinstance(meta.get("annotations"), Mapping) else {}
+        )
+        current = annotations.get(FLAGGED_ANNOTATION) if isinstance(annotations, Mapping) else None
+        refs.append(
+            WorkloadRef(
+                kind=kind,
+                name=name,
+                nodes=ran_on,
+                pools=sorted({pools[n] for n in ran_on if n in pools}),
+                flagged=flag_reason is not None,
+                reason=flag_reason,
+            )
+        )
+        flags.append(
+            Flag(
+                kind=kind,
+                api_version=str(obj.get("apiVersion")),
+                namespace=str(meta.get("namespace")),
+                name=name,
+                uid=str(meta.get("uid")),
+                current=current if isinstance(current, str) else None,
+                reason=flag_reason,
+            )
+        )
+    return refs, flags
+
+
+def flag_changes(flags: Sequence[Flag]) -> list[Flag]:
+    """The flags whose annotation must be written or removed."""
+    return [f for f in flags if f.changed]
