@@ -72,7 +72,8 @@ class Cluster:
     """A local control plane rooted at `directory` (default `.cache/cluster`)."""
 
     def __init__(self, directory: Path | None = None, ports: Ports | None = None) -> None:
-        self.dir = directory or binaries.CACHE / "cluster"
+        default = Path(os.environ.get("AIGOV_CLUSTER_DIR", binaries.CACHE / "cluster"))
+        self.dir = directory or default
         self.ports = ports or Ports()
         self.pki = Pki(self.dir / "pki")
         self.logs = self.dir / "logs"
