@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 
 import kopf
@@ -28,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     configure(kopf_settings, runtime)
     kopf.run(
         clusterwide=True,
-        standalone=True,
+        standalone=not settings.peering,
+        peering_name=settings.peering or None,
+        priority=random.randint(1, 2**31 - 1),  # noqa: S311 - a tie-breaker, not a secret
         settings=kopf_settings,
         memo=kopf.Memo(runtime=runtime),
     )

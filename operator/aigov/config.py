@@ -7,6 +7,7 @@ this file is the reference for what can be configured.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,20 @@ def _bool(name: str, value: str) -> bool:
     raise ConfigError(f"{name}={value!r}: expected true or false")
 
 
+_RISK_CLASSES = ("minimal", "limited", "high", "prohibited")
+
+
+def _risk_classes(value: str) -> tuple[str, ...]:
+    classes = _split(value)
+    unknown = [c for c in classes if c not in _RISK_CLASSES]
+    if unknown:
+        raise ConfigError(
+            f"AIGOV_PLACEMENT_REQUIRED_FOR={value!r}: {', '.join(unknown)} not among "
+            f"{', '.join(_RISK_CLASSES)}"
+        )
+    return classes
+
+
 def _int(name: str, value: str, low: int, high: int) -> int:
     try:
         number = int(value)
@@ -37,6 +52,16 @@ def _int(name: str, value: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise ConfigError(f"{name}={number}: expected {low}..{high}")
     return number
+
+
+_DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _name(name: str, value: str) -> str:
+    """An object name (RFC 1123 subdomain) or empty."""
+    if value and (len(value) > 253 or not _DNS_NAME.fullmatch(value)):
+        raise ConfigError(f"{name}={value!r}: expected a lowercase DNS name such as aigov")
+    return value
 
 
 @dataclass(frozen=True)
@@ -83,8 +108,19 @@ class Settings:
     log_level: str = "INFO"
     """Python log level name (AIGOV_LOG_LEVEL)."""
 
+    placement_required_for: tuple[str, ...] = ("high",)
+    """Risk classes whose models must name an existing PlacementPolicy
+    (AIGOV_PLACEMENT_REQUIRED_FOR, comma-separated: minimal, limited, high, prohibited)."""
+
     excluded_namespaces: tuple[str, ...] = field(default=("kube-system",))
     """Namespaces never intercepted besides the operator's own (AIGOV_EXCLUDED_NAMESPACES)."""
+
+    peering: str = ""
+    """Name of the ClusterKopfPeering (kopf.dev) shared by the replicas (AIGOV_PEERING).
+    Empty (the default, and `make run`) runs standalone: this process reconciles whatever
+    else runs. With a name, the replicas keep alive in that object and only the one with the
+    highest priority reconciles; the Helm chart sets it when replicaCount > 1. The object
+    must exist (the chart creates it); a missing one keeps every replica paused."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,9 +147,13 @@ class Settings:
                 "AIGOV_HEALTH_PORT", e.get("AIGOV_HEALTH_PORT", str(d.health_port)), 0, 65535
             ),
             log_level=e.get("AIGOV_LOG_LEVEL", d.log_level).upper(),
+            placement_required_for=_risk_classes(
+                e.get("AIGOV_PLACEMENT_REQUIRED_FOR", ",".join(d.placement_required_for))
+            ),
             excluded_namespaces=_split(
                 e.get("AIGOV_EXCLUDED_NAMESPACES", ",".join(d.excluded_namespaces))
             ),
+            peering=_name("AIGOV_PEERING", e.get("AIGOV_PEERING", d.peering).strip()),
         )
 
     @property

@@ -94,7 +94,6 @@ def model_spec(**overrides: Any) -> dict[str, Any]:
             "code": {"repository": "https://git.example.com/scorer", "commit": "a" * 40},
         },
         "riskClass": "limited",
-        "placementPolicy": "any",
         "lifecycle": "active",
     }
     spec.update(overrides)

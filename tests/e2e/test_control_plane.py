@@ -67,6 +67,8 @@ def test_gpu_deployment_is_scheduled_onto_a_gpu_node_and_runs(kube: Kube, unique
         assert _pool_of(kube, pod["spec"]["nodeName"]) in GPU_POOLS
     # 8 GPUs each: two pods cannot share one 8-GPU node.
     assert len({p["spec"]["nodeName"] for p in pods}) == 2
+    # Give the 16 GPUs back: later tests schedule onto the same fake pools.
+    kube.run("delete", "namespace", ns, "--wait=false")
 
 
 def test_cpu_deployment_lands_on_a_cpu_node(kube: Kube, unique: str) -> None:

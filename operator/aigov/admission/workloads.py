@@ -18,6 +18,7 @@ from aigov.admission.request import AdmissionRequest
 from aigov.api.constants import Mode
 from aigov.policy import governance
 from aigov.policy.decision import Decision
+from aigov.policy.placement import PlacementContext
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
@@ -58,12 +59,16 @@ def needs_judging(request: AdmissionRequest) -> bool:
 
 
 def evaluate(
-    workload: Workload, namespace: str, lookup: EvidenceLookup, now: dt.datetime
+    workload: Workload,
+    namespace: str,
+    lookup: EvidenceLookup,
+    now: dt.datetime,
+    placement: PlacementContext | None = None,
 ) -> Decision:
     """Every rule that applies to a workload, all violations reported."""
     model = workload.model
     evidence = lookup(namespace, model) if model else None
-    return governance.evaluate(workload, evidence, now)
+    return governance.evaluate(workload, evidence, now, placement)
 
 
 def judge(
@@ -71,7 +76,9 @@ def judge(
     mode: Mode | None,
     lookup: EvidenceLookup,
     now: dt.datetime,
+    *,
     parent: Workload | None = None,
+    placement: PlacementContext | None = None,
 ) -> Outcome:
     """The graded outcome for `request` in a namespace of `mode` (None: not governed).
 
@@ -83,7 +90,7 @@ def judge(
     workload = parent if request.subresource == "scale" else parse_workload(request.object)
     if workload is None:
         return Outcome(decision=Decision(), mode=None)
-    decision = evaluate(workload, request.namespace, lookup, now)
+    decision = evaluate(workload, request.namespace, lookup, now, placement)
     return grade(request, workload, decision, mode)
 
 

@@ -44,8 +44,9 @@ class GovernedModelSpec(ApiModel):  # noqa: PLW1641 - pydantic adds a field-base
     """The only images and files a workload of this model may use."""
     risk_class: RiskClass = Field(strict=False)
     """EU AI Act risk tier; prohibited never runs."""
-    placement_policy: str
-    """Name of the PlacementPolicy (cluster-scoped) for its workloads."""
+    placement_policy: str | None = None
+    """Name of the PlacementPolicy (cluster-scoped) for its workloads; required for the risk
+    classes the operator is configured to demand one for (default: high)."""
     lineage: Lineage | None = None
     """Provenance; optional in the schema so the operator can report what is missing."""
     lifecycle: Lifecycle = Field(Lifecycle.ACTIVE, strict=False)

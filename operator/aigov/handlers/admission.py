@@ -6,6 +6,7 @@ Each handler reads only kopf's in-memory indexes; none calls the API server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import kopf
 
 from aigov import kube, logs, webhooks
-from aigov.admission import governance, namespaces, workloads
+from aigov.admission import governance, namespaces, placement, workloads
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
 from aigov.api.constants import GROUP, VERSION, VIOLATIONS_ANNOTATION, Mode
@@ -23,7 +24,7 @@ from aigov.api.models import GovernedModel
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import current
-from aigov.policy.workload import Workload
+from aigov.policy.workload import Workload, parse_workload
 
 log = logs.get("aigov.decision")
 
@@ -113,8 +114,10 @@ def _runtime(memo: Any) -> Runtime:
     return runtime
 
 
-async def _judge_workload(kwargs: Mapping[str, Any]) -> tuple[AdmissionRequest, Outcome]:
-    request = current().request
+async def _judge_workload(
+    kwargs: Mapping[str, Any], runtime: Runtime, request: AdmissionRequest | None = None
+) -> tuple[AdmissionRequest, Outcome]:
+    request = request or current().request
     mode = await _mode(request.namespace, kwargs["namespace_modes"])
     parent: Workload | None = None
     if mode is not None and request.subresource == "scale" and workloads.needs_judging(request):
@@ -129,7 +132,25 @@ async def _judge_workload(kwargs: Mapping[str, Any]) -> tuple[AdmissionRequest, 
         return indexes.evidence(kwargs, namespace, name)
 
     now = dt.datetime.now(dt.UTC)
-    return request, workloads.judge(request, mode, lookup, now, parent)
+    placement = indexes.placement_context(kwargs, runtime.settings.placement_required_for)
+    outcome = workloads.judge(request, mode, lookup, now, parent=parent, placement=placement)
+    return request, outcome
+
+
+def _injections(
+    kwargs: Mapping[str, Any], runtime: Runtime, request: AdmissionRequest
+) -> list[Any]:
+    model_name = parse_workload(request.object).model if not request.subresource else None
+    if model_name is None:
+        return []
+    model = indexes.evidence(kwargs, request.namespace, model_name).model
+    ctx = indexes.placement_context(kwargs, runtime.settings.placement_required_for)
+    return placement.injections(request, model, ctx)
+
+
+def _merge(patch: kopf.Patch, changes: Mapping[str, Any]) -> None:
+    for key, value in changes.items():
+        patch[key] = value
 
 
 def _involved(request: AdmissionRequest) -> dict[str, Any]:
@@ -151,8 +172,8 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
         *, memo: Any, warnings: list[str], body: Any, **kwargs: Any
     ) -> None:
         started = time.perf_counter()
-        _runtime(memo)
-        request, outcome = await _judge_workload(kwargs)
+        runtime = _runtime(memo)
+        request, outcome = await _judge_workload(kwargs, runtime)
         if outcome.mode is Mode.AUDIT and not outcome.decision.allowed and not request.dry_run:
             kube.post_event(
                 _involved(request),
@@ -165,9 +186,17 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
     @kopf.on.mutate(group, version, plural, id=webhooks.MUTATE_WORKLOADS)
     @_safe
     async def mutate_workload(*, memo: Any, patch: kopf.Patch, **kwargs: Any) -> None:
-        """Audit mode: record the violations on the object itself (or clear stale ones)."""
-        _runtime(memo)
-        request, outcome = await _judge_workload(kwargs)
+        """Inject mode pins pods to their pools; audit mode records the violations on the
+        object itself (or clears stale ones). Judged on the object as it will be stored."""
+        runtime = _runtime(memo)
+        request = current().request
+        if await _mode(request.namespace, kwargs["namespace_modes"]) is None:
+            return
+        found = _injections(kwargs, runtime, request)
+        if found:
+            _merge(patch, placement.merge_patch(found))
+            request = dataclasses.replace(request, object=placement.applied(request.object, found))
+        request, outcome = await _judge_workload(kwargs, runtime, request)
         if outcome.mode is None:
             return
         annotations = (request.object.get("metadata") or {}).get("annotations") or {}

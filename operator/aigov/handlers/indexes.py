@@ -14,8 +14,11 @@ import kopf
 from aigov import logs
 from aigov.api.base import InvalidResource
 from aigov.api.constants import GROUP, MODE_LABEL, VERSION
-from aigov.api.models import GovernedModel, ModelApproval, RiskAssessment
+from aigov.api.enums import RiskClass
+from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
 from aigov.handlers.runtime import Runtime
+from aigov.policy.placement import PlacementContext
+from aigov.policy.scheduling import NodeInfo, node_info
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
@@ -98,6 +101,39 @@ SCALE_INDEXES = {
     "statefulsets": "statefulsets",
     "replicasets": "replicasets",
 }
+
+
+@kopf.index(GROUP, VERSION, "placementpolicies")
+def placement_policies(
+    *, name: str, body: Mapping[str, Any], **_: Any
+) -> dict[str, PlacementPolicy] | None:
+    """name -> the parsed PlacementPolicy (cluster-scoped)."""
+    try:
+        return {name: PlacementPolicy.from_body(body)}
+    except InvalidResource as exc:
+        log.warning("invalid PlacementPolicy", name=name, error=str(exc))
+        return None
+
+
+@kopf.index("nodes")
+def nodes(*, name: str, body: Mapping[str, Any], **_: Any) -> dict[str, NodeInfo]:
+    """node name -> its labels and taints, for the placement rule and status.workloads."""
+    return {name: node_info(body)}
+
+
+def placement_context(
+    indices: Mapping[str, Any], required_for: tuple[str, ...]
+) -> PlacementContext:
+    """The placement rule's view of the cluster, from the indexes."""
+    policies = {
+        name: policy for name, store in indices["placement_policies"].items() for policy in store
+    }
+    node_list = [node for store in indices["nodes"].values() for node in store]
+    return PlacementContext(
+        policies=policies,
+        nodes=node_list,
+        required_for=frozenset(RiskClass(c) for c in required_for),
+    )
 
 
 def evidence(indices: Mapping[str, Any], namespace: str, name: str) -> Evidence:

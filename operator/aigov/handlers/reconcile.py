@@ -18,6 +18,7 @@ from aigov import kube, logs
 from aigov.api.base import InvalidResource
 from aigov.api.constants import FLAGGED_ANNOTATION, GROUP, MODEL_LABEL, VERSION
 from aigov.api.models import GovernedModel
+from aigov.config import Settings
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.reconcile.model import model_pass
@@ -36,16 +37,6 @@ LABELLED_KINDS = (
     "InferenceService",
     "Pod",
 )
-
-
-@kopf.index("nodes")
-def node_pools(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[str, str]:
-    """node -> its `pool` label, for status.workloads."""
-    return {name: labels.get("pool", "")}
-
-
-def _pools(indices: Mapping[str, Any]) -> dict[str, str]:
-    return {node: next(iter(store), "") for node, store in indices["node_pools"].items()}
 
 
 async def _write_flags(flags: tuple[Flag, ...]) -> None:
@@ -79,7 +70,9 @@ async def _write_flags(flags: tuple[Flag, ...]) -> None:
         )
 
 
-async def _reconcile(namespace: str, name: str, indices: Mapping[str, Any]) -> float:
+async def _reconcile(
+    namespace: str, name: str, indices: Mapping[str, Any], settings: Settings
+) -> float:
     """One level-based pass over model `name`; returns seconds until the next is due."""
     body = await kube.get("GovernedModel", namespace, name)
     if body is None:
@@ -92,9 +85,8 @@ async def _reconcile(namespace: str, name: str, indices: Mapping[str, Any]) -> f
     ev = indexes.evidence(indices, namespace, name)
     objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
     now = dt.datetime.now(dt.UTC)
-    done = model_pass(
-        model, ev.assessments, ev.approvals, objects=objects, pools=_pools(indices), now=now
-    )
+    ctx = indexes.placement_context(indices, settings.placement_required_for)
+    done = model_pass(model, ev.assessments, ev.approvals, objects=objects, placement=ctx, now=now)
     if done.status_patch is not None:
         await kube.merge_patch("GovernedModel", namespace, name, done.status_patch, "status")
         log.info("status written", namespace=namespace, name=name, phase=done.desired.phase)
@@ -117,7 +109,7 @@ async def govern_model(
     while not stopped:
         wake.clear()
         try:
-            delay = await _reconcile(key[0], name, kwargs)
+            delay = await _reconcile(key[0], name, kwargs, runtime.settings)
         except Exception:  # one failed pass must not end the model's reconciler
             log.exception("reconcile failed", namespace=namespace, name=name)
             delay = 5.0
@@ -163,3 +155,12 @@ def decision_changed(*, memo: Any, namespace: str | None, spec: Any, **_: Any) -
 def pod_changed(*, memo: Any, namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
     """Where a model's pods run is part of its status."""
     _wake(memo, namespace, labels.get(MODEL_LABEL))
+
+
+@kopf.on.event(GROUP, VERSION, "placementpolicies")
+def policy_changed(*, memo: Any, name: str, **kwargs: Any) -> None:
+    """A policy edit re-judges where its models' pods run: stranded pods get flagged."""
+    for (namespace, model_name), store in kwargs["governed_models"].items():
+        for model in store:
+            if isinstance(model, GovernedModel) and model.spec.placement_policy == name:
+                _wake(memo, namespace, model_name)

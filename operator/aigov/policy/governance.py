@@ -14,6 +14,7 @@ from aigov.api.enums import Decision as Verdict
 from aigov.api.enums import RiskLevel
 from aigov.api.models import GovernedModel
 from aigov.policy.decision import Decision, Violation
+from aigov.policy.placement import PlacementContext, model_placement_violations
 from aigov.policy.standing import Evidence, Standing, standing
 from aigov.policy.ungoverned import check_model_named
 from aigov.policy.workload import ContainerKind, Workload
@@ -164,8 +165,14 @@ def artifact_violations(workload: Workload, model: GovernedModel) -> list[Violat
     return found
 
 
-def evaluate(workload: Workload, evidence: Evidence | None, now: dt.datetime) -> Decision:
-    """All rules for one workload. `evidence` is None when the workload names no model."""
+def evaluate(
+    workload: Workload,
+    evidence: Evidence | None,
+    now: dt.datetime,
+    placement: PlacementContext | None = None,
+) -> Decision:
+    """All rules for one workload. `evidence` is None when the workload names no model;
+    `placement` None skips the placement rule (callers that judge placement pass it)."""
     violations = check_model_named(workload)
     if evidence is None or workload.model is None:
         return Decision(violations)
@@ -183,7 +190,11 @@ def evaluate(workload: Workload, evidence: Evidence | None, now: dt.datetime) ->
     st = standing(evidence.model, evidence.assessments, evidence.approvals, now)
     violations.extend(model_violations(st))
     violations.extend(artifact_violations(workload, evidence.model))
-    warnings = []
+    warnings: list[str] = []
+    if placement is not None:
+        found, notes = model_placement_violations(workload, evidence.model, placement)
+        violations.extend(found)
+        warnings.extend(notes)
     if st.deprecated:
         warnings.append(
             f"aigov: GovernedModel {evidence.name!r} is deprecated: plan its replacement"

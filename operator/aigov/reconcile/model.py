@@ -9,6 +9,7 @@ from typing import Any
 
 from aigov.api.enums import ConditionStatus
 from aigov.api.models import GovernedModel, GovernedModelStatus, ModelApproval, RiskAssessment
+from aigov.policy.placement import PlacementContext, pool_of, resolve
 from aigov.policy.standing import standing
 from aigov.reconcile.binding import binding_patch
 from aigov.reconcile.status import desired_status, status_patch
@@ -43,13 +44,27 @@ def model_pass(
     approvals: Sequence[ModelApproval],
     *,
     objects: Iterable[Mapping[str, Any]],
-    pools: Mapping[str, str],
+    placement: PlacementContext,
     now: dt.datetime,
 ) -> Pass:
     """Decide everything the reconciler writes for `model` at `now`."""
-    without_workloads = desired_status(model, assessments, approvals, now)
-    refs, flags = workload_refs(objects, pools, flag_reason(without_workloads))
-    desired = desired_status(model, assessments, approvals, now, refs)
+    resolution = resolve(model, placement)
+    condition = (resolution.resolved, resolution.reason, resolution.message)
+    without_workloads = desired_status(model, assessments, approvals, now, placement=condition)
+    nodes = {n.name: n for n in placement.nodes}
+    policy = resolution.policy
+
+    def misplaced(node: str) -> bool:
+        info = nodes.get(node)
+        return (
+            policy is not None
+            and info is not None
+            and pool_of(info, policy.spec.node_pools) is None
+        )
+
+    pools = {n.name: n.labels.get("pool", "") for n in placement.nodes}
+    refs, flags = workload_refs(objects, pools, flag_reason(without_workloads), misplaced)
+    desired = desired_status(model, assessments, approvals, now, refs, placement=condition)
     decided: list[RiskAssessment | ModelApproval] = [*assessments, *approvals]
     bindings = tuple(
         (type(obj).KIND, obj.metadata.name, patch)

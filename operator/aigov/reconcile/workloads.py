@@ -8,7 +8,7 @@ now, so a missed event is repaired on the next pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,10 @@ from aigov.api.models import WorkloadRef
 
 TOP_LEVEL_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "InferenceService")
 """Kinds a person applies; ReplicaSets and Pods they own are reported under them."""
+
+
+PLACEMENT_FLAG = "PlacementViolation"
+"""Flag of a workload with a pod on a node outside its model's pools."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,13 @@ def workload_refs(
     objects: Iterable[Mapping[str, Any]],
     pools: Mapping[str, str],
     flag_reason: str | None,
+    misplaced: Callable[[str], bool] | None = None,
 ) -> tuple[list[WorkloadRef], list[Flag]]:
     """status.workloads entries and flags for the objects labelled with the model.
 
     `flag_reason` is None when the model may run, else why its running workloads are flagged.
+    `misplaced(node)` says a node is outside the model's pools: a workload with a pod there
+    is flagged PlacementViolation (e.g. after its policy changed).
     """
     items = list(objects)
     replicasets = {
@@ -89,6 +96,9 @@ def workload_refs(
         meta = _meta(obj)
         kind, name = str(obj.get("kind")), str(meta.get("name"))
         ran_on = sorted(nodes.get((kind, name), set()))
+        reason = flag_reason
+        if reason is None and misplaced is not None and any(misplaced(n) for n in ran_on):
+            reason = PLACEMENT_FLAG
         annotations = (
             meta.get("annotations") if isinstance(meta.get("annotations"), Mapping) else {}
         )
@@ -99,8 +109,8 @@ def workload_refs(
                 name=name,
                 nodes=ran_on,
                 pools=sorted({pools[n] for n in ran_on if n in pools}),
-                flagged=flag_reason is not None,
-                reason=flag_reason,
+                flagged=reason is not None,
+                reason=reason,
             )
         )
         flags.append(
@@ -111,7 +121,7 @@ def workload_refs(
                 name=name,
                 uid=str(meta.get("uid")),
                 current=current if isinstance(current, str) else None,
-                reason=flag_reason,
+                reason=reason,
             )
         )
     return refs, flags
