@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import random
 import sys
 
 import kopf
 
 import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
-from aigov import logs
+from aigov import logs, replicas
 from aigov.config import ConfigError, Settings
 from aigov.handlers.lifecycle import configure, prepare_certificates
 from aigov.handlers.runtime import Runtime
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Read settings once, set up logs and certificates, then hand over to kopf."""
+    """Read settings once, set up logs and certificates, then hand over to kopf.
+
+    Standalone (AIGOV_PEERING empty) this process does everything. With a peering name it
+    is one of several replicas: it always serves admission and reconciles only while it
+    leads the peering (aigov.replicas).
+    """
     del argv
     try:
         settings = Settings.from_env()
@@ -27,11 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     runtime.cert_dir, runtime.ca_pem = prepare_certificates(settings)
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings, runtime)
+    if settings.peering:
+        reconciling_settings = kopf.OperatorSettings()
+        configure(reconciling_settings, runtime)
+        return replicas.run(
+            registry=kopf.get_default_registry(),
+            serving_settings=kopf_settings,
+            reconciling_settings=reconciling_settings,
+            peering=settings.peering,
+            memo={"runtime": runtime},
+        )
     kopf.run(
         clusterwide=True,
-        standalone=not settings.peering,
-        peering_name=settings.peering or None,
-        priority=random.randint(1, 2**31 - 1),  # noqa: S311 - a tie-breaker, not a secret
+        standalone=True,
         settings=kopf_settings,
         memo=kopf.Memo(runtime=runtime),
     )

@@ -205,7 +205,11 @@ async def list_labelled(namespace: str, selector: str, kinds: tuple[str, ...]) -
             if exc.status == 404:
                 return []
             raise
-        return [{**item, "kind": kind} for item in items]
+        # Items of a list carry neither kind nor apiVersion: restore both.
+        api_version = (
+            _PATHS[kind].split("/namespaces/")[0].removeprefix("/apis/").removeprefix("/api/")
+        )
+        return [{**item, "kind": kind, "apiVersion": api_version} for item in items]
 
     lists = await asyncio.gather(*(asyncio.to_thread(one, kind) for kind in kinds))
     return [item for found in lists for item in found]

@@ -452,3 +452,12 @@ def test_a_stale_spec_hash_warns_beside_a_refusal() -> None:
 def test_the_current_spec_hash_does_not_warn() -> None:
     outcome = judge(request("CREATE", assessment_body(), "bob"), Context(model=MODEL), OPERATORS)
     assert outcome.warnings == ()
+
+
+@pytest.mark.parametrize("decision", ["reject", "revoke"])
+def test_the_author_may_stop_their_own_model(decision: str) -> None:
+    """Rejecting or revoking only makes things safer: no conflict of interest to refuse."""
+    body = approval_body(decision=decision)
+    outcome = judge(request("CREATE", body, "alice"), Context(model=MODEL), OPERATORS)
+    assert outcome.allowed
+    assert outcome.decision.violations == ()

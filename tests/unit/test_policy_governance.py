@@ -756,3 +756,13 @@ def test_every_broken_rule_is_reported_at_once_each_at_its_path() -> None:
         Reason.MODEL_RETIRED,
     )
     assert not decision.allowed
+
+
+def test_an_image_in_an_inference_service_model_entry_is_an_artifact_too() -> None:
+    """KServe lets a model entry carry a full container: its image replaces the runtime's."""
+    body = isvc({"storageUri": WEIGHTS, "image": "evil.example.com/miner:latest"})
+    (violation,) = judge(body, evidence()).violations
+    assert violation.code is Reason.ARTIFACT_NOT_APPROVED
+    assert violation.path == "spec.predictor.model.image"
+    assert "not pinned by digest" in violation.message
+    assert judge(isvc({"storageUri": WEIGHTS, "image": IMAGE}), evidence()).allowed

@@ -304,3 +304,15 @@ def test_only_changed_flags_are_returned_in_order() -> None:
 
 def test_nothing_labelled_means_nothing_to_report() -> None:
     assert workload_refs([], POOLS, "Revoked") == ([], [])
+
+
+def test_a_replicaset_applied_directly_is_its_own_workload_and_is_flagged() -> None:
+    objects = [
+        obj("ReplicaSet", "bare-rs"),
+        obj("Pod", "bare-rs-x", owner=("ReplicaSet", "bare-rs"), node="n1"),
+    ]
+    refs, flags = workload_refs(objects, {"n1": "h100-eu"}, "Revoked")
+    assert [(r.kind, r.name, r.nodes, r.pools) for r in refs] == [
+        ("ReplicaSet", "bare-rs", ["n1"], ["h100-eu"])
+    ]
+    assert [(f.kind, f.name, f.reason) for f in flags] == [("ReplicaSet", "bare-rs", "Revoked")]

@@ -85,7 +85,8 @@ def _duties(request: AdmissionRequest, ctx: Context) -> tuple[list[Violation], l
     model = ctx.model
     violations: list[Violation] = []
     warnings: list[str] = []
-    ref = request.object.get("spec", {}).get("modelRef", {})
+    spec = request.object.get("spec") or {}
+    ref = spec.get("modelRef") or {} if isinstance(spec, Mapping) else {}
     ref_name = ref.get("name") if isinstance(ref, Mapping) else None
     if model is None:
         warnings.append(
@@ -102,6 +103,9 @@ def _duties(request: AdmissionRequest, ctx: Context) -> tuple[list[Violation], l
             f"{request.kind} will not count"
         )
     path = "metadata.annotations"
+    if request.kind == "ModelApproval" and spec.get("decision") in {"reject", "revoke"}:
+        # Stopping a model is never a conflict of interest: anyone allowed may pull the brake.
+        return violations, warnings
     if model.author == user:
         role = "assess" if request.kind == "RiskAssessment" else "approve"
         violations.append(

@@ -168,7 +168,7 @@ def _not_yet_indexed(*, memo: Any, **_: Any) -> bool:
 
 
 @kopf.on.event("namespaces", when=_not_yet_indexed)
-def mark_indexed(*, memo: Any, **_: Any) -> None:
+async def mark_indexed(*, memo: Any, **_: Any) -> None:
     """kopf calls event handlers only after every index is pre-populated: we are ready.
 
     The filter turns the handler off once it has fired, so namespace events cost nothing.

@@ -8,6 +8,7 @@ pods), and when the next expiry comes due (never later than RESYNC_SECONDS).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -98,33 +99,47 @@ async def _reconcile(
     return min(RESYNC_SECONDS, due)
 
 
-@kopf.daemon(GROUP, VERSION, "governedmodels", cancellation_timeout=5.0)
-async def govern_model(
-    *, stopped: kopf.DaemonStopped, namespace: str | None, name: str, memo: Any, **kwargs: Any
+async def _reconcile_forever(
+    key: tuple[str, str], indices: Mapping[str, Any], runtime: Runtime
 ) -> None:
-    """The model's reconciler: a pass now, then whenever woken or due."""
-    runtime: Runtime = memo.runtime
-    key = (namespace or "", name)
+    """A model's reconciler: a pass now, then whenever woken or due, until cancelled."""
     wake = runtime.waker(key)
-    while not stopped:
+    while True:
         wake.clear()
         try:
-            delay = await _reconcile(key[0], name, kwargs, runtime.settings)
+            delay = await _reconcile(key[0], key[1], indices, runtime.settings)
+        except asyncio.CancelledError:
+            raise
         except Exception:  # one failed pass must not end the model's reconciler
-            log.exception("reconcile failed", namespace=namespace, name=name)
+            log.exception("reconcile failed", namespace=key[0], name=key[1])
             delay = 5.0
-        waiters = {
-            asyncio.ensure_future(wake.wait()),
-            asyncio.ensure_future(_stopped(stopped, delay)),
-        }
-        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-    runtime.forget_waker(key)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=delay)
 
 
-async def _stopped(stopped: kopf.DaemonStopped, seconds: float) -> None:
-    await stopped.wait(seconds)
+@kopf.on.event(GROUP, VERSION, "governedmodels")
+async def model_changed(
+    *, event: Mapping[str, Any], memo: Any, namespace: str | None, name: str, **kwargs: Any
+) -> None:
+    """Start (or wake) the model's reconciler; stop it when the model is gone.
+
+    Plain tasks rather than kopf daemons: a daemon needs a finalizer, and a finalizer left
+    behind by a stopped operator would keep every namespace with a model from being deleted.
+    """
+    runtime: Runtime = memo.runtime
+    key = (namespace or "", name)
+    if event.get("type") == "DELETED":
+        runtime.stop_reconciler(key)
+        return
+    runtime.start_reconciler(key, lambda: _reconcile_forever(key, kwargs, runtime))
+    runtime.waker(key).set()
+
+
+@kopf.on.cleanup()
+async def stop_reconcilers(*, memo: Any, **_: Any) -> None:
+    """Cancel every model's reconciler when the operator stops."""
+    runtime: Runtime = memo.runtime
+    await runtime.stop_all_reconcilers()
 
 
 def _wake(memo: Any, namespace: str | None, model: object) -> None:
@@ -133,32 +148,28 @@ def _wake(memo: Any, namespace: str | None, model: object) -> None:
         runtime.waker((namespace or "", model)).set()
 
 
-@kopf.on.event(GROUP, VERSION, "governedmodels")
-def model_changed(*, memo: Any, namespace: str | None, name: str, **_: Any) -> None:
-    """A spec or lifecycle change is judged at once, not at the next resync."""
-    _wake(memo, namespace, name)
-
-
 @kopf.on.event(GROUP, VERSION, "riskassessments")
-def assessment_changed(*, memo: Any, namespace: str | None, spec: Any, **_: Any) -> None:
+async def assessment_changed(*, memo: Any, namespace: str | None, spec: Any, **_: Any) -> None:
     """An assessment made, changed or removed moves its model at once."""
     _wake(memo, namespace, (spec.get("modelRef") or {}).get("name"))
 
 
 @kopf.on.event(GROUP, VERSION, "modelapprovals")
-def decision_changed(*, memo: Any, namespace: str | None, spec: Any, **_: Any) -> None:
+async def decision_changed(*, memo: Any, namespace: str | None, spec: Any, **_: Any) -> None:
     """An approval or revocation takes effect at once: running workloads are flagged."""
     _wake(memo, namespace, (spec.get("modelRef") or {}).get("name"))
 
 
 @kopf.on.event("pods", labels={MODEL_LABEL: kopf.PRESENT})
-def pod_changed(*, memo: Any, namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
+async def pod_changed(
+    *, memo: Any, namespace: str | None, labels: Mapping[str, str], **_: Any
+) -> None:
     """Where a model's pods run is part of its status."""
     _wake(memo, namespace, labels.get(MODEL_LABEL))
 
 
 @kopf.on.event(GROUP, VERSION, "placementpolicies")
-def policy_changed(*, memo: Any, name: str, **kwargs: Any) -> None:
+async def policy_changed(*, memo: Any, name: str, **kwargs: Any) -> None:
     """A policy edit re-judges where its models' pods run: stranded pods get flagged."""
     for (namespace, model_name), store in kwargs["governed_models"].items():
         for model in store:

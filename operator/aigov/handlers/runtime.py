@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aigov.config import Settings
 
@@ -21,6 +23,8 @@ class Runtime:
     ca_pem: bytes = b""
 
     wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    reconcilers: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
+    """(namespace, model) -> that model's reconciler task."""
     """(namespace, model) -> the event that wakes that model's reconciler."""
 
     @property
@@ -31,5 +35,24 @@ class Runtime:
         """The wake-up event of one model's reconciler, made on first use."""
         return self.wakers.setdefault(key, asyncio.Event())
 
-    def forget_waker(self, key: tuple[str, str]) -> None:
+    def start_reconciler(
+        self, key: tuple[str, str], run: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run `run()` as the model's reconciler unless one is running already."""
+        task = self.reconcilers.get(key)
+        if task is None or task.done():
+            self.reconcilers[key] = asyncio.get_running_loop().create_task(run())
+
+    def stop_reconciler(self, key: tuple[str, str]) -> None:
+        """Cancel the model's reconciler (the model is gone)."""
+        task = self.reconcilers.pop(key, None)
+        if task is not None:
+            task.cancel()
         self.wakers.pop(key, None)
+
+    async def stop_all_reconcilers(self) -> None:
+        tasks = list(self.reconcilers.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.reconcilers.clear()

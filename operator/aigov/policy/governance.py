@@ -147,7 +147,8 @@ def artifact_violations(workload: Workload, model: GovernedModel) -> list[Violat
                             f"{container.path}.storageUri",
                         )
                     )
-                continue
+                # A model entry may also name an image that replaces the serving runtime's:
+                # judged like any container image below.
             image = container.image
             if image is None:
                 continue

@@ -89,7 +89,8 @@ def workload_refs(
         if isinstance(node, str) and node:
             nodes[top].add(node)
     tops: list[Mapping[str, Any]] = [o for o in items if o.get("kind") in TOP_LEVEL_KINDS]
-    tops += [o for o in items if o.get("kind") == "Pod" and _owner(o) is None]
+    # Pods and ReplicaSets a person applied directly are their own workloads.
+    tops += [o for o in items if o.get("kind") in {"Pod", "ReplicaSet"} and _owner(o) is None]
     refs: list[WorkloadRef] = []
     flags: list[Flag] = []
     for obj in sorted(tops, key=lambda o: (str(o.get("kind")), str(_meta(o).get("name")))):

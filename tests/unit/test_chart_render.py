@@ -1,0 +1,600 @@
+"""The Helm chart, rendered with several value sets: what it installs and what it never does.
+
+No cluster: `helm lint --strict` and `helm template` only (the helm binary of .cache/bin).
+The webhook configurations are compared with operator/aigov/webhooks.py, the RBAC with
+config/rbac/, the CRDs with crds/, and the container environment is parsed by the
+operator's own Settings: the chart cannot drift from the operator unnoticed.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import ipaddress
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import kopf
+import pytest
+import yaml
+from cryptography import x509
+from tools.helm import CHART, Helm, HelmError, by_kind, one
+
+import aigov.handlers  # noqa: F401 - registers the handlers, whose ids are the webhook paths
+from aigov import webhooks
+from aigov.config import Settings
+
+ROOT = CHART.parents[1]
+Render = Callable[..., list[dict[str, Any]]]
+
+# Value sets every safety property must hold for.
+VALUE_SETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "cert-manager": {"certManager": {"enabled": True}},
+    "cert-manager-issuer": {
+        "certManager": {
+            "enabled": True,
+            "issuerRef": {"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        }
+    },
+    "open-and-fast": {
+        "webhooks": {
+            "failurePolicy": "Ignore",
+            "timeoutSeconds": 3,
+            "excludedNamespaces": ["monitoring", "kube-public"],
+        }
+    },
+    "no-kube-system-listed": {"webhooks": {"excludedNamespaces": []}},
+    "single-replica": {"replicaCount": 1, "peering": {"enabled": False}},
+    "url": {"webhooks": {"url": "https://127.0.0.1:9443/"}},
+    "everything-on": {
+        "replicaCount": 3,
+        "networkPolicy": {
+            "enabled": True,
+            "metricsFrom": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}],
+        },
+        "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+        "image": {"digest": "sha256:" + "ab" * 32},
+        "operator": {"logLevel": "DEBUG", "adminGroups": ["platform-admins"]},
+    },
+}
+NAMESPACE = "gov-system"
+RELEASE = "aigov"
+HANDLER_IDS = {
+    webhooks.VALIDATE_WORKLOADS,
+    webhooks.VALIDATE_GOVERNANCE,
+    webhooks.VALIDATE_NAMESPACES,
+    webhooks.MUTATE_GOVERNANCE,
+    webhooks.MUTATE_WORKLOADS,
+}
+
+
+@pytest.fixture(scope="module")
+def helm() -> Helm:
+    return Helm.find()
+
+
+@pytest.fixture(scope="module")
+def render(helm: Helm) -> Render:
+    """helm template, cached per value set (a render takes ~0.1 s)."""
+    cache: dict[str, list[dict[str, Any]]] = {}
+
+    def rendered(values: dict[str, Any], namespace: str = NAMESPACE) -> list[dict[str, Any]]:
+        key = json.dumps([values, namespace], sort_keys=True)
+        if key not in cache:
+            cache[key] = helm.template(values, release=RELEASE, namespace=namespace)
+        return copy.deepcopy(cache[key])
+
+    return rendered
+
+
+@pytest.fixture(params=sorted(VALUE_SETS))
+def case(request: pytest.FixtureRequest, render: Render) -> Iterator[tuple[dict[str, Any], Any]]:
+    values = VALUE_SETS[request.param]
+    yield values, render(values)
+
+
+def _merged(values: dict[str, Any], path: str, default: Any) -> Any:
+    node: Any = values
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _webhooks(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        hook
+        for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+        for hook in one(objects, kind)["webhooks"]
+    ]
+
+
+def _never(values: dict[str, Any], namespace: str = NAMESPACE) -> tuple[str, ...]:
+    excluded = _merged(values, "webhooks.excludedNamespaces", ["kube-system"])
+    return tuple(dict.fromkeys(("kube-system", *excluded, namespace)))
+
+
+def _container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    (container,) = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+    return dict(container)
+
+
+def _env(objects: list[dict[str, Any]]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in _container(objects)["env"] if "value" in e}
+
+
+# ---- lint -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["default", "cert-manager", "everything-on", "url"])
+def test_helm_lint_strict_passes(helm: Helm, name: str) -> None:
+    result = helm.lint(VALUE_SETS[name])
+    assert result.ok, result.stdout + result.stderr
+    assert "[WARNING]" not in result.stdout
+    assert "[ERROR]" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"webhooks": {"failurPolicy": "Fail"}}, "additional properties 'failurPolicy'"),
+        ({"webhooks": {"failurePolicy": "fail"}}, "/webhooks/failurePolicy"),
+        ({"webhooks": {"timeoutSeconds": 31}}, "/webhooks/timeoutSeconds"),
+        ({"webhooks": {"excludedNamespaces": ["Kube_System"]}}, "/webhooks/excludedNamespaces"),
+        ({"webhooks": {"url": "http://insecure:80"}}, "/webhooks/url"),
+        ({"image": {"digest": "latest"}}, "/image/digest"),
+        ({"operator": {"webhookPort": 443}}, "/operator/webhookPort"),
+        ({"surprise": True}, "additional properties 'surprise'"),
+        (
+            {"replicaCount": 2, "peering": {"enabled": False}},
+            "replicaCount > 1 needs peering.enabled=true",
+        ),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_rendered(
+    helm: Helm, values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(HelmError) as info:
+        helm.template(values)
+    assert message in str(info.value)
+
+
+def test_values_and_schema_name_the_same_keys() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["additionalProperties"] is False
+
+    def walk(value: Any, node: dict[str, Any], path: str) -> None:
+        props = node.get("properties")
+        if props is None or not isinstance(value, dict):
+            return
+        where = path or "<root>"
+        assert set(value) <= set(props), f"{where}: in values.yaml, not in the schema"
+        if value:  # an empty map (e.g. issuerRef: {}) is an optional object left unset
+            assert set(props) <= set(value), f"{where}: in the schema, not in values.yaml"
+        for key, sub in value.items():
+            walk(sub, props[key], f"{path}.{key}".lstrip("."))
+
+    walk(values, schema, "")
+
+
+def test_every_value_is_explained_by_a_comment() -> None:
+    """Each key has a comment above it, or shares the one of its sibling above or its parent
+    (e.g. resources.requests.cpu is explained with `resources`)."""
+    documented: dict[int, bool] = {}  # indent -> whether the latest key there is explained
+    after_comment = False
+    undocumented = []
+    for raw in (CHART / "values.yaml").read_text().splitlines():
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("-"):
+            continue
+        if stripped.startswith("#"):
+            after_comment = True
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        parents = [ok for level, ok in documented.items() if level < indent]
+        documented = {level: ok for level, ok in documented.items() if level <= indent}
+        ok = after_comment or documented.get(indent, False) or bool(parents and parents[-1])
+        documented[indent] = ok
+        if not ok:
+            undocumented.append(stripped)
+        after_comment = False
+    assert undocumented == []
+
+
+# ---- CRDs -------------------------------------------------------------------------------
+
+
+def test_chart_crds_are_exact_copies_of_crds() -> None:
+    ours = sorted(p.name for p in (ROOT / "crds").glob("*.yaml"))
+    charted = sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
+    assert charted == sorted([*ours, "kopf.dev_clusterkopfpeerings.yaml"])
+    for name in ours:
+        assert (CHART / "crds" / name).read_bytes() == (ROOT / "crds" / name).read_bytes(), (
+            f"charts/aigov/crds/{name} differs from crds/{name}: cp crds/*.yaml charts/aigov/crds/"
+        )
+
+
+def test_peering_crd_is_the_one_kopf_looks_for() -> None:
+    crd = yaml.safe_load((CHART / "crds" / "kopf.dev_clusterkopfpeerings.yaml").read_text())
+    assert crd["metadata"]["name"] == "clusterkopfpeerings.kopf.dev"
+    assert crd["spec"]["group"] == "kopf.dev"
+    assert crd["spec"]["scope"] == "Cluster"
+    assert crd["spec"]["names"]["kind"] == "ClusterKopfPeering"
+    assert crd["spec"]["names"]["plural"] == "clusterkopfpeerings"
+    (version,) = crd["spec"]["versions"]
+    assert (version["name"], version["served"], version["storage"]) == ("v1", True, True)
+    # kopf patches status on the main resource: no status subresource, keys are peer ids.
+    assert "subresources" not in version
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+    assert status["x-kubernetes-preserve-unknown-fields"] is True
+
+
+# ---- webhooks -----------------------------------------------------------------------------
+
+
+def _expected(values: dict[str, Any], ca_bundle: str | None) -> dict[str, dict[str, Any]]:
+    """What webhooks.py would write for this release, keyed by configuration kind."""
+    url = _merged(values, "webhooks.url", "")
+    client: dict[str, Any] = (
+        {"url": url}
+        if url
+        else {"service": {"name": f"{RELEASE}-webhook", "namespace": NAMESPACE, "port": 443}}
+    )
+    if ca_bundle is not None:
+        client["caBundle"] = ca_bundle
+    failure_policy = _merged(values, "webhooks.failurePolicy", "Fail")
+    timeout = _merged(values, "webhooks.timeoutSeconds", 10)
+    expected = {}
+    for build in (webhooks.validating_configuration, webhooks.mutating_configuration):
+        body = build(RELEASE, client, _never(values), failure_policy)
+        for hook in body["webhooks"]:
+            hook["timeoutSeconds"] = timeout
+        expected[body["kind"]] = body
+    return expected
+
+
+def test_webhook_configurations_are_those_of_the_operator(
+    case: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    values, objects = case
+    cert_manager = _merged(values, "certManager.enabled", False)
+    ca_bundle = None if cert_manager else one(objects, "Secret")["data"]["ca.crt"]
+    expected = _expected(values, ca_bundle)
+    for kind, body in expected.items():
+        rendered = one(objects, kind)
+        assert rendered["metadata"]["name"] == body["metadata"]["name"]
+        assert rendered["webhooks"] == body["webhooks"], kind
+
+
+def test_webhook_configuration_safety(case: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+    values, objects = case
+    registered = {h.id for h in kopf.get_default_registry()._webhooks.get_all_handlers()}
+    never = _never(values)
+    assert {"kube-system", NAMESPACE} <= set(never)
+    for hook in _webhooks(objects):
+        client = hook["clientConfig"]
+        path = client["url"].rsplit("/", 1)[1] if "url" in client else client["service"]["path"]
+        handler = path.lstrip("/")
+        assert handler in HANDLER_IDS, hook["name"]
+        assert handler in registered, f"{handler}: no kopf handler has this id"
+        assert hook["admissionReviewVersions"] == ["v1"]
+        assert hook["matchPolicy"] == "Equivalent"
+        assert hook["sideEffects"] in {"None", "NoneOnDryRun"}
+        assert hook["failurePolicy"] == _merged(values, "webhooks.failurePolicy", "Fail")
+        assert hook["timeoutSeconds"] == _merged(values, "webhooks.timeoutSeconds", 10)
+        if hook["name"] == "namespaces.aigov.io":
+            # The guard judges Namespace objects themselves (only CREATE/UPDATE of them),
+            # never the objects in any namespace.
+            (rule,) = hook["rules"]
+            assert rule["resources"] == ["namespaces"]
+            assert rule["operations"] == ["CREATE", "UPDATE"]
+            assert hook["sideEffects"] == "None"
+            continue
+        expressions = hook["namespaceSelector"]["matchExpressions"]
+        assert {
+            "key": "kubernetes.io/metadata.name",
+            "operator": "NotIn",
+            "values": list(never),
+        } in expressions, hook["name"]
+        for expression in expressions:
+            if expression["operator"] == "In":
+                assert not {"kube-system", NAMESPACE} & set(expression["values"])
+
+
+def test_kube_system_is_excluded_even_when_the_list_omits_it(render: Render) -> None:
+    for hook in _webhooks(render({"webhooks": {"excludedNamespaces": []}})):
+        if "namespaceSelector" in hook:
+            (not_in,) = [
+                e for e in hook["namespaceSelector"]["matchExpressions"] if e["operator"] == "NotIn"
+            ]
+            assert not_in["values"] == ["kube-system", NAMESPACE]
+
+
+def test_cert_manager_injects_the_ca_and_the_chart_makes_none(render: Render) -> None:
+    objects = render({"certManager": {"enabled": True}})
+    assert by_kind(objects, "Secret") == []
+    certificate = one(objects, "Certificate")
+    issuer = one(objects, "Issuer")
+    assert issuer["spec"] == {"selfSigned": {}}
+    assert certificate["spec"]["issuerRef"]["name"] == issuer["metadata"]["name"]
+    assert f"{RELEASE}-webhook.{NAMESPACE}.svc" in certificate["spec"]["dnsNames"]
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        body = one(objects, kind)
+        assert body["metadata"]["annotations"] == {
+            "cert-manager.io/inject-ca-from": f"{NAMESPACE}/{certificate['metadata']['name']}"
+        }
+        assert all("caBundle" not in h["clientConfig"] for h in body["webhooks"])
+    volumes = one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    (tls,) = [v for v in volumes if v["name"] == "tls"]
+    assert tls["secret"]["secretName"] == certificate["spec"]["secretName"]
+
+
+def test_cert_manager_with_an_issuer_of_yours_makes_no_issuer(render: Render) -> None:
+    objects = render(VALUE_SETS["cert-manager-issuer"])
+    assert by_kind(objects, "Issuer") == []
+    assert one(objects, "Certificate")["spec"]["issuerRef"] == {
+        "name": "corp-ca",
+        "kind": "ClusterIssuer",
+        "group": "cert-manager.io",
+    }
+
+
+@pytest.mark.parametrize("name", ["default", "url"])
+def test_generated_certificate_is_signed_by_the_published_ca(render: Render, name: str) -> None:
+    objects = render(VALUE_SETS[name])
+    secret = one(objects, "Secret")
+    assert secret["type"] == "kubernetes.io/tls"
+    ca = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["ca.crt"]))
+    leaf = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    leaf.verify_directly_issued_by(ca)
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    names = set(san.get_values_for_type(x509.DNSName))
+    assert f"{RELEASE}-webhook.{NAMESPACE}.svc" in names
+    assert f"{RELEASE}-webhook.{NAMESPACE}.svc.cluster.local" in names
+    if name == "url":
+        assert ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress)
+    assert leaf.not_valid_after_utc - dt.datetime.now(dt.UTC) > dt.timedelta(days=3000)
+    assert base64.b64decode(secret["data"]["tls.key"]).startswith(b"-----BEGIN")
+
+
+# ---- RBAC ----------------------------------------------------------------------------------
+
+
+def _rules(path: Path) -> dict[str, list[dict[str, Any]]]:
+    return {d["metadata"]["name"]: d["rules"] for d in yaml.safe_load_all(path.read_text()) if d}
+
+
+def test_operator_role_mirrors_config_rbac_plus_peering(render: Render) -> None:
+    (reference,) = _rules(ROOT / "config" / "rbac" / "operator.yaml").values()
+    for values, peering in (({}, True), (VALUE_SETS["single-replica"], False)):
+        objects = render(values)
+        role = next(
+            r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == "aigov-operator"
+        )
+        extra = (
+            [
+                {
+                    "apiGroups": ["kopf.dev"],
+                    "resources": ["clusterkopfpeerings"],
+                    "verbs": ["get", "list", "watch"],
+                },
+                {
+                    "apiGroups": ["kopf.dev"],
+                    "resources": ["clusterkopfpeerings"],
+                    "resourceNames": [RELEASE],
+                    "verbs": ["patch"],
+                },
+            ]
+            if peering
+            else []
+        )
+        assert role["rules"] == [*reference, *extra]
+        assert one(objects, "ClusterKopfPeering") if peering else True
+        if not peering:
+            assert by_kind(objects, "ClusterKopfPeering") == []
+
+
+def test_rbac_has_no_wildcards_and_no_secrets(
+    case: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    _, objects = case
+    roles = by_kind(objects, "ClusterRole") + by_kind(objects, "Role")
+    assert roles
+    for role in roles:
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs", "resourceNames"):
+                assert not any("*" in item for item in rule.get(field, [])), role["metadata"]
+            assert set(rule["verbs"]) <= {
+                "get",
+                "list",
+                "watch",
+                "create",
+                "update",
+                "patch",
+                "delete",
+            }
+            if "secrets" in rule.get("resources", []):
+                assert rule.get("resourceNames"), "Secrets only by name"
+            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+
+
+def test_operator_binding_names_the_chart_service_account(render: Render) -> None:
+    objects = render({})
+    (binding,) = by_kind(objects, "ClusterRoleBinding")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "aigov-operator",
+    }
+    sa = one(objects, "ServiceAccount")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NAMESPACE}
+    ]
+    spec = one(objects, "Deployment")["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == sa["metadata"]["name"]
+
+
+@pytest.mark.parametrize("prefix", ["aigov", "team-a"])
+def test_persona_roles_mirror_config_rbac(render: Render, prefix: str) -> None:
+    reference = list(yaml.safe_load_all((ROOT / "config" / "rbac" / "personas.yaml").read_text()))
+    rendered = {
+        r["metadata"]["name"]: r
+        for r in by_kind(render({"personas": {"namePrefix": prefix}}), "ClusterRole")
+        if "aigov.io/persona" in r["metadata"]["labels"]
+    }
+    assert len(rendered) == len(reference) == 5
+    for role in reference:
+        name = prefix + role["metadata"]["name"].removeprefix("aigov")
+        assert rendered[name]["rules"] == role["rules"], name
+        for key, value in role["metadata"]["labels"].items():
+            assert rendered[name]["metadata"]["labels"][key] == value, (name, key)
+
+
+def test_personas_can_be_left_out(render: Render) -> None:
+    roles = by_kind(render({"personas": {"create": False}}), "ClusterRole")
+    assert [r["metadata"]["name"] for r in roles] == ["aigov-operator"]
+
+
+# ---- the pods ------------------------------------------------------------------------------
+
+
+def test_pods_meet_the_restricted_pod_security_standard(
+    case: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    _, objects = case
+    spec = one(objects, "Deployment")["spec"]["template"]["spec"]
+    pod = spec["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["runAsUser"] != 0
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        assert not spec.get(key)
+    assert all(set(v) & {"secret", "emptyDir"} for v in spec["volumes"]), "no hostPath"
+    container = _container(objects)
+    sc = container["securityContext"]
+    assert sc["runAsNonRoot"] is True
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["privileged"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "limits" in container["resources"]
+    assert "requests" in container["resources"]
+
+
+def test_probes_and_ports_are_the_operators(
+    case: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    values, objects = case
+    container = _container(objects)
+    env = _env(objects)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {
+        "webhook": int(env["AIGOV_WEBHOOK_PORT"]),
+        "health": int(env["AIGOV_HEALTH_PORT"]),
+    }
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    service = one(objects, "Service")
+    assert {p["name"]: p["targetPort"] for p in service["spec"]["ports"]} == {
+        "webhook": "webhook",
+        "metrics": "health",
+    }
+    labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+
+
+def test_environment_is_read_by_the_operator_as_intended(
+    case: tuple[dict[str, Any], list[dict[str, Any]]],
+) -> None:
+    values, objects = case
+    env = _env(objects)
+    settings = Settings.from_env(env)  # every value the chart sets must parse
+    assert settings.namespace == NAMESPACE
+    assert settings.webhook_host == "0.0.0.0"
+    assert settings.manage_webhooks is False
+    assert settings.operator_users == (f"system:serviceaccount:{NAMESPACE}:{RELEASE}",)
+    assert settings.admin_groups == tuple(
+        _merged(values, "operator.adminGroups", ["system:masters", "aigov-admins"])
+    )
+    assert settings.log_level == _merged(values, "operator.logLevel", "INFO")
+    # The operator's idea of "never intercepted" is the webhook selectors' NotIn list.
+    assert settings.never_intercepted == _never(values)
+    peering = _merged(values, "peering.enabled", True)
+    assert settings.peering == (RELEASE if peering else "")
+    container = _container(objects)
+    (pod_id,) = [e for e in container["env"] if e["name"] == "POD_ID"]
+    assert pod_id["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert settings.cert_dir == Path(mounts["tls"]["mountPath"])
+    assert mounts["tls"]["readOnly"] is True
+    assert "subPath" not in mounts["tls"], "a subPath mount never sees renewed files"
+
+
+def test_pod_disruption_budget_keeps_a_webhook_server(render: Render) -> None:
+    objects = render({})
+    pdb = one(objects, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    deployment = one(objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert by_kind(render(VALUE_SETS["single-replica"]), "PodDisruptionBudget") == []
+
+
+def test_optional_objects_are_off_by_default(render: Render) -> None:
+    kinds = {o["kind"] for o in render({})}
+    assert kinds == {
+        "ServiceAccount",
+        "Secret",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Service",
+        "Deployment",
+        "PodDisruptionBudget",
+        "ClusterKopfPeering",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    }
+
+
+def test_network_policy_and_service_monitor(render: Render) -> None:
+    objects = render(VALUE_SETS["everything-on"])
+    policy = one(objects, "NetworkPolicy")
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    webhook_in, metrics_in = policy["spec"]["ingress"]
+    assert "from" not in webhook_in  # the API server's address differs between clusters
+    assert webhook_in["ports"] == [{"port": "webhook", "protocol": "TCP"}]
+    assert metrics_in["from"] == VALUE_SETS["everything-on"]["networkPolicy"]["metricsFrom"]
+    egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert egress_ports == {53, 443, 6443}
+    monitor = one(objects, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics")
+    service = one(objects, "Service")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= (
+        service["metadata"]["labels"].items()
+    )
+    image = _container(objects)["image"]
+    assert image == "registry.example.com/platform/aigov@sha256:" + "ab" * 32
+
+
+def test_names_fit_the_release(render: Render) -> None:
+    objects = render({}, namespace="other")
+    assert {o["metadata"]["name"] for o in by_kind(objects, "Service")} == {"aigov-webhook"}
+    secret = one(objects, "Secret")
+    assert secret["metadata"] == {
+        **secret["metadata"],
+        "name": "aigov-webhook-tls",
+        "namespace": "other",
+    }
+    for hook in _webhooks(objects):
+        assert hook["clientConfig"]["service"]["namespace"] == "other"
