@@ -76,6 +76,28 @@ def _show_running(kube: Kube) -> None:
     _say()
 
 
+def _show_evidence(kube: Kube) -> None:
+    _say(f"{BOLD}The evidence aigov keeps{RESET}")
+    deadline = time.monotonic() + 20
+    flagged = None
+    while time.monotonic() < deadline and flagged is None:
+        meta = kube.get("deployment", "fraud-scorer", "ai-prod")["metadata"]
+        flagged = (meta.get("annotations") or {}).get("aigov.io/flagged")
+        time.sleep(0.5)
+    _say(f"  Deployment ai-prod/fraud-scorer: aigov.io/flagged={flagged}")
+    status = kube.get("governedmodel", "fraud-scorer", "ai-prod").get("status") or {}
+    _say(
+        f"  GovernedModel ai-prod/fraud-scorer: phase {status.get('phase')}, "
+        f"spec hash {str(status.get('specHash'))[:12]}..."
+    )
+    for entry in status.get("history", []):
+        _say(
+            f"    {entry['time']}  {entry['event']:<12} {entry.get('actor') or '':<8} "
+            f"{entry.get('message') or ''}"[:140]
+        )
+    _say()
+
+
 def main() -> int:
     cluster = Cluster()
     try:
@@ -96,6 +118,7 @@ def main() -> int:
             for example in examples.catalogue():
                 ok = _show(kube, example) and ok
             _show_running(kube)
+            _show_evidence(kube)
     except OperatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
