@@ -34,8 +34,8 @@ $(VENV)/.installed: pyproject.toml
 
 .PHONY: lint
 lint: venv ## ruff, mypy (strict) and the import-layer contracts
-	$(VENV)/bin/ruff check operator tests tools
-	$(VENV)/bin/ruff format --check operator tests tools
+	$(VENV)/bin/ruff check operator tests tools bench
+	$(VENV)/bin/ruff format --check operator tests tools bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -54,6 +54,10 @@ run: venv ## Run the operator out of cluster against $(KUBECONFIG), webhook on 1
 .PHONY: install
 install: venv ## Install the CRDs into the cluster of $(KUBECONFIG) (server-side apply)
 	$(KUBECTL) apply --server-side --force-conflicts -f crds/
+
+.PHONY: bench
+bench: venv binaries ## Admission latency: in-process p50/p99, API-server round trips vs a no-webhook baseline
+	$(PY) -m bench.admission
 
 ##@ Local control plane
 

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             reconciling_settings=reconciling_settings,
             peering=settings.peering,
             memo={"runtime": runtime},
+            pinned_priority=settings.peering_priority,
         )
     kopf.run(
         clusterwide=True,

@@ -122,6 +122,12 @@ class Settings:
     highest priority reconciles; the Helm chart sets it when replicaCount > 1. The object
     must exist (the chart creates it); a missing one keeps every replica paused."""
 
+    peering_priority: int = 0
+    """This replica's priority in the peering (AIGOV_PEERING_PRIORITY, 0..2147483647): the
+    highest live one reconciles. 0 (the default) draws a random one at start-up, so that no
+    two replicas tie (kopf pauses every replica of a tie). Pin it to prefer a replica, or
+    to let a debugging operator take over reconciling from the in-cluster ones."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default os.environ); raise ConfigError on bad values."""
@@ -154,6 +160,12 @@ class Settings:
                 e.get("AIGOV_EXCLUDED_NAMESPACES", ",".join(d.excluded_namespaces))
             ),
             peering=_name("AIGOV_PEERING", e.get("AIGOV_PEERING", d.peering).strip()),
+            peering_priority=_int(
+                "AIGOV_PEERING_PRIORITY",
+                e.get("AIGOV_PEERING_PRIORITY", str(d.peering_priority)),
+                0,
+                2**31 - 1,
+            ),
         )
 
     @property

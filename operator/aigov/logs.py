@@ -44,8 +44,11 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiohttp logs every request at INFO: the decision log already records each admission.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiohttp logs every request, and kopf every handler success, at INFO: the decision log
+    # already records each admission in one line, so these would only double the volume.
+    if logging.getLevelName(level) > logging.DEBUG:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
 
 
 # kopf attaches its whole OperatorSettings and an internal flag to object log records.

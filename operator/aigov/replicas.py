@@ -38,9 +38,10 @@ replica (health endpoint, readiness gate). Those of any other module (e.g. the r
 event and clean-up handlers) run only in the leader, in the reconciler's event loop."""
 
 
-def priority() -> int:
-    """A random peering priority: replicas with equal priorities would all pause (kopf)."""
-    return random.randint(1, 2**31 - 1)  # noqa: S311 - a tie-breaker, not a secret
+def priority(pinned: int = 0) -> int:
+    """The peering priority: `pinned`, or a random one when 0 (replicas with equal
+    priorities would all pause, says kopf)."""
+    return pinned or random.randint(1, 2**31 - 1)  # noqa: S311 - a tie-breaker, not a secret
 
 
 def _side(
@@ -86,6 +87,7 @@ def run(
     reconciling_settings: kopf.OperatorSettings,
     peering: str,
     memo: dict[str, Any],
+    pinned_priority: int = 0,
 ) -> int:
     """Serve in this thread, reconcile (when leader) in another; return the exit code.
 
@@ -120,7 +122,7 @@ def run(
                 clusterwide=True,
                 standalone=False,
                 peering_name=peering,
-                priority=priority(),
+                priority=priority(pinned_priority),
                 stop_flag=stop_reconciling,
                 memo=kopf.Memo(**memo),
             )

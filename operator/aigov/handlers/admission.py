@@ -190,16 +190,19 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
         object itself (or clears stale ones). Judged on the object as it will be stored."""
         runtime = _runtime(memo)
         request = current().request
-        if await _mode(request.namespace, kwargs["namespace_modes"]) is None:
+        mode = await _mode(request.namespace, kwargs["namespace_modes"])
+        if mode is None:
             return
         found = _injections(kwargs, runtime, request)
         if found:
             _merge(patch, placement.merge_patch(found))
             request = dataclasses.replace(request, object=placement.applied(request.object, found))
+        annotations = (request.object.get("metadata") or {}).get("annotations") or {}
+        if mode is not Mode.AUDIT and VIOLATIONS_ANNOTATION not in annotations:
+            return  # nothing to record: the validating webhook does the judging
         request, outcome = await _judge_workload(kwargs, runtime, request)
         if outcome.mode is None:
             return
-        annotations = (request.object.get("metadata") or {}).get("annotations") or {}
         if outcome.mode is Mode.AUDIT and not outcome.decision.allowed:
             patch.metadata.annotations[VIOLATIONS_ANNOTATION] = outcome.decision.to_json()
         elif VIOLATIONS_ANNOTATION in annotations:

@@ -1,0 +1,1 @@
+"""Benchmarks: measured numbers, never timed assertions in tests."""
