@@ -421,6 +421,17 @@ def test_revocation_flags_the_running_workload(kube: Kube, ns: str) -> None:
         "an AigovFlagged Event",
         30,
     )
+    # A pod the ReplicaSet controller creates now is judged like a direct one: refused.
+    (pod,) = kube.list("pods", ns, "app=revoked")
+    assert kube.run("delete", "pod", pod["metadata"]["name"], "-n", ns, "--wait=false").ok
+
+    def replacement_refused() -> bool:
+        return any(
+            e["reason"] == "FailedCreate" and "NotApproved" in e.get("message", "")
+            for e in kube.list("events", ns)
+        )
+
+    kube.wait_for(replacement_refused, "the ReplicaSet's new pod refused NotApproved", 30)
     status = _status(kube, ns, "revoked")
     assert status["phase"] == "Rejected"
     assert ("Revoked", "carol") in [(h["event"], h.get("actor")) for h in status["history"]]
