@@ -70,7 +70,16 @@ def placement_violations(
         path = template.path
         where = candidates(template, nodes)
         outside = sorted(n.name for n in where if pool_of(n, pools) is None)
-        if template.node_name and outside:
+        if template.node_name and not where:
+            found.append(
+                Violation(
+                    Reason.PLACEMENT_VIOLATION,
+                    f"nodeName {template.node_name!r} is not a node of an allowed pool of "
+                    f"PlacementPolicy {name!r} ({allowed}): no such node today",
+                    f"{path}.nodeName",
+                )
+            )
+        elif template.node_name and outside:
             found.append(
                 Violation(
                     Reason.PLACEMENT_VIOLATION,

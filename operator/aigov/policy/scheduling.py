@@ -8,6 +8,7 @@ pod's tolerations. Preferred affinity and resources are not filters of *where* a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,11 +54,16 @@ def node_info(body: Mapping[str, Any]) -> NodeInfo:
     )
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
+    """A label value as Kubernetes reads it for Gt/Lt: a decimal int64, nothing looser."""
+    if not _INTEGER.fullmatch(value):
         return None
+    number = int(value)
+    return number if _INT64[0] <= number <= _INT64[1] else None
 
 
 def _compare(op: str, actual: str, values: list[str]) -> bool:
