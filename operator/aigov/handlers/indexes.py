@@ -96,11 +96,8 @@ def replicasets(*, namespace: str | None, name: str, body: Mapping[str, Any], **
     return _workload(namespace, name, body)
 
 
-SCALE_INDEXES = {
-    "deployments": "deployments",
-    "statefulsets": "statefulsets",
-    "replicasets": "replicasets",
-}
+SCALABLE = frozenset({"deployments", "statefulsets", "replicasets"})
+"""Resources with a scale subresource; each has an index of the same name above."""
 
 
 @kopf.index(GROUP, VERSION, "placementpolicies")
@@ -156,10 +153,9 @@ def scaled_parent(
     indices: Mapping[str, Any], resource: str, namespace: str, name: str
 ) -> Workload | None:
     """The object a scale request scales, from its index; None if not (yet) known."""
-    index = SCALE_INDEXES.get(resource)
-    if index is None:
+    if resource not in SCALABLE:
         return None
-    return next(iter(indices[index].get((namespace, name), [])), None)
+    return next(iter(indices[resource].get((namespace, name), [])), None)
 
 
 def _not_yet_indexed(*, memo: Any, **_: Any) -> bool:
