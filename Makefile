@@ -59,6 +59,24 @@ install: venv ## Install the CRDs into the cluster of $(KUBECONFIG) (server-side
 bench: venv binaries ## Admission latency: in-process p50/p99, API-server round trips vs a no-webhook baseline
 	$(PY) -m bench.admission
 
+##@ Helm chart and image
+
+HELM = $(shell $(PY) -c 'from tools.controlplane.binaries import find; print(find("helm"))' 2>/dev/null || echo helm)
+IMAGE ?= aigov:dev
+
+.PHONY: chart-lint
+chart-lint: venv binaries ## helm lint --strict of charts/aigov, with default values and with cert-manager
+	$(HELM) lint --strict --kube-version $$(grep ^KUBERNETES_VERSION tools/controlplane/versions.env | cut -d= -f2) charts/aigov
+	$(HELM) lint --strict --kube-version $$(grep ^KUBERNETES_VERSION tools/controlplane/versions.env | cut -d= -f2) charts/aigov --set certManager.enabled=true
+
+.PHONY: image
+image: ## Build the operator image (IMAGE=aigov:dev) from the Dockerfile; needs a Docker engine
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { \
+	  echo "Building the image needs a running Docker engine; this machine has none."; \
+	  echo "Build elsewhere: docker build -t <registry>/aigov:<tag> . && docker push <registry>/aigov:<tag>"; \
+	  echo "then install with --set image.repository=<registry>/aigov --set image.tag=<tag>."; exit 1; }
+	docker build -t $(IMAGE) .
+
 ##@ Local control plane
 
 .PHONY: binaries

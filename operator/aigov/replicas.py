@@ -57,7 +57,7 @@ def split(
 
     kopf keeps handlers in one sub-registry per kind of handler; there is no public API to
     copy them, so this reads kopf's sub-registries (pinned by kopf==1.45.2 and by
-    tests/unit/test_replicas.py).
+    tests/unit/test_chart_ha.py).
     """
     serving, reconciling = kopf.OperatorRegistry(), kopf.OperatorRegistry()
     for activity in source._activities.get_all_handlers():
@@ -108,6 +108,12 @@ def run(
     failed = threading.Event()
     serving: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
     serving_ready = threading.Event()
+
+    @kopf.on.cleanup(registry=serving_registry, id="stop-reconciler")
+    def stop_reconciler(**_: Any) -> None:
+        """As soon as the serving side starts stopping, the reconciler stops too (in
+        parallel, within the pod's grace period) and leaves the peering."""
+        stop_reconciling.set()
 
     def stop_serving() -> None:
         serving_ready.wait()

@@ -133,8 +133,11 @@ def validating_configuration(
                 VALIDATE_NAMESPACES,
                 client,
                 failure_policy,
-                # The guard itself must see every namespace, or removing the label would
-                # take the namespace out of the guard's sight first.
+                # The guard sees every namespace whatever its labels (removing the label must
+                # not first take the namespace out of its sight), but not the Namespace objects
+                # of kube-system and aigov's own: a name never changes, workloads there are
+                # never judged anyway, and a down webhook must not block their repair.
+                namespaceSelector=_not_excluded(never),
                 rules=_rules((Resource("", "v1", "namespaces"),), ["CREATE", "UPDATE"]),
                 sideEffects="None",
             ),

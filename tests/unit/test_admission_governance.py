@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import builders
 import pytest
+from builders import (
+    NAMESPACE,
+    governed_model_body,
+    model_approval_body,
+    model_spec,
+    risk_assessment_body,
+)
 
 from aigov.admission.governance import ALL_STAMPS, STAMPS, Context, judge, stamp
 from aigov.admission.request import AdmissionRequest, UserInfo
@@ -23,9 +31,7 @@ from aigov.api.constants import (
 from aigov.api.models import GovernedModel, RiskAssessment, spec_hash
 from aigov.policy.decision import Violation
 
-HEX64 = "a" * 64
-NAME = "fraud-scorer-3-1"
-NAMESPACE = "risk"
+NAME = builders.MODEL_NAME
 OPERATOR = "system:serviceaccount:aigov-system:aigov"
 OPERATORS = (OPERATOR,)
 PLURALS = {
@@ -33,54 +39,14 @@ PLURALS = {
     "RiskAssessment": "riskassessments",
     "ModelApproval": "modelapprovals",
 }
-SPEC: dict[str, Any] = {
-    "modelName": "fraud-scorer",
-    "version": "3.1.0",
-    "purpose": "Card-fraud scoring for payment authorisation",
-    "owner": "team-risk-ml",
-    "artifacts": [
-        {"name": "server", "image": f"registry.example.com/risk/fraud-scorer@sha256:{HEX64}"}
-    ],
-    "lineage": {
-        "datasets": [
-            {
-                "name": "transactions-2025",
-                "uri": "s3://datasets/tx/2025-12",
-                "role": "training",
-                "containsPersonalData": True,
-            }
-        ],
-        "code": {
-            "repository": "https://git.example.com/risk/fraud",
-            "commit": "0123456789abcdef0123456789abcdef01234567",
-        },
-    },
-    "riskClass": "high",
-    "placementPolicy": "confidential-eu",
-    "lifecycle": "active",
-}
+SPEC = model_spec(weights=False)
 CURRENT = spec_hash(SPEC)
 OLD = "b" * 64
 
 
-def meta(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": NAMESPACE,
-        "uid": f"uid-{name}",
-        "generation": 1,
-        "creationTimestamp": "2026-10-02T08:00:00Z",
-        "annotations": dict(annotations or {}),
-    }
-
-
 def model_body(annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "apiVersion": constants.API_VERSION,
-        "kind": "GovernedModel",
-        "metadata": meta(NAME, annotations),
-        "spec": SPEC,
-    }
+    """The GovernedModel, with these `annotations` (none: not stamped yet)."""
+    return governed_model_body(SPEC, annotations=annotations or {})
 
 
 MODEL = GovernedModel.from_body(model_body({AUTHOR_ANNOTATION: "alice"}))
@@ -89,17 +55,8 @@ MODEL = GovernedModel.from_body(model_body({AUTHOR_ANNOTATION: "alice"}))
 def assessment_body(
     annotations: dict[str, str] | None = None, hash_: str = CURRENT, model: str = NAME
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": constants.API_VERSION,
-        "kind": "RiskAssessment",
-        "metadata": meta("fraud-ra", annotations),
-        "spec": {
-            "modelRef": {"name": model, "specHash": hash_},
-            "riskLevel": "medium",
-            "methodology": "ISO/IEC 23894 workshop",
-            "validUntil": "2027-10-02T08:00:00Z",
-        },
-    }
+    """RiskAssessment fraud-ra, with these `annotations` (none: not stamped yet)."""
+    return risk_assessment_body(hash_, model_name=model, annotations=annotations or {})
 
 
 ASSESSMENT = RiskAssessment.from_body(assessment_body({ASSESSOR_ANNOTATION: "bob"}))
@@ -111,17 +68,14 @@ def approval_body(
     model: str = NAME,
     decision: str = "approve",
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": constants.API_VERSION,
-        "kind": "ModelApproval",
-        "metadata": meta("fraud-ma", annotations),
-        "spec": {
-            "modelRef": {"name": model, "specHash": hash_},
-            "riskAssessmentRef": "fraud-ra",
-            "decision": decision,
-            "justification": "model risk committee, minutes 42",
-        },
-    }
+    """ModelApproval fraud-ma, with these `annotations` (none: not stamped yet)."""
+    return model_approval_body(
+        hash_,
+        model_name=model,
+        decision=decision,
+        justification="model risk committee, minutes 42",
+        annotations=annotations or {},
+    )
 
 
 def request(

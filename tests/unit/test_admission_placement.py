@@ -10,12 +10,21 @@ import copy
 import dataclasses
 from typing import Any
 
+import builders
 import pytest
+from builders import (
+    GPU_TOLERATION,
+    IMAGE,
+    NAMESPACE,
+    governed_model,
+    model_spec,
+    node_pool,
+    placement_policy,
+)
 from tools.controlplane import nodes
 
 from aigov.admission.placement import applied, injections, merge_patch
 from aigov.admission.request import AdmissionRequest, UserInfo
-from aigov.api import constants
 from aigov.api.constants import MODEL_LABEL
 from aigov.api.models import GovernedModel, PlacementPolicy
 from aigov.policy.inject import Injection
@@ -24,10 +33,7 @@ from aigov.policy.scheduling import node_info
 from aigov.policy.workload import parse_workload
 
 FLEET = [node_info(m) for m in nodes.all_nodes()]
-MODEL = "fraud-scorer-3-1"
-NAMESPACE = "risk"
-IMAGE = f"registry.example.com/risk/fraud-scorer@sha256:{'a' * 64}"
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+MODEL = builders.MODEL_NAME
 DEDICATED = {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
@@ -44,29 +50,9 @@ PINNED_AFFINITY = {
 
 
 def policy(name: str, mode: str) -> PlacementPolicy:
-    return PlacementPolicy.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "PlacementPolicy",
-            "metadata": {"name": name},
-            "spec": {
-                "nodePools": [
-                    {
-                        "name": "h100-eu",
-                        "nodeSelector": {"pool": "h100-eu"},
-                        "tolerations": [GPU_TOLERATION],
-                    },
-                    {
-                        "name": "h200-eu",
-                        "nodeSelector": {"pool": "h200-eu"},
-                        "tolerations": [GPU_TOLERATION],
-                    },
-                ],
-                "maxGPUsPerPod": 8,
-                "mode": mode,
-            },
-        }
-    )
+    """Pools h100-eu and h200-eu, each by its `pool` label."""
+    pools = [node_pool("h100-eu"), node_pool("h200-eu")]
+    return placement_policy(name, pools, maxGPUsPerPod=8, mode=mode)
 
 
 CTX = PlacementContext(
@@ -75,80 +61,27 @@ CTX = PlacementContext(
 
 
 def model(placement: str | None = "pin-eu", risk: str = "high") -> GovernedModel:
-    spec: dict[str, Any] = {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [{"name": "server", "image": IMAGE}],
-        "riskClass": risk,
-        "lifecycle": "active",
-    }
-    if placement is not None:
-        spec["placementPolicy"] = placement
-    return GovernedModel.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "GovernedModel",
-            "metadata": {"name": MODEL, "namespace": NAMESPACE, "uid": "uid-model"},
-            "spec": spec,
-        }
-    )
+    """Only what placement reads: the server image, risk class and policy (no lineage, stamps)."""
+    spec = model_spec(weights=False, riskClass=risk, placement_policy=placement)
+    del spec["lineage"]
+    return governed_model(spec, uid="uid-model", generation=None, created=None, author=None)
 
 
 def pod_spec(**fields: Any) -> dict[str, Any]:
-    return {
-        "containers": [
-            {"name": "server", "image": IMAGE, "resources": {"limits": {"nvidia.com/gpu": 2}}}
-        ],
-        **fields,
-    }
+    return builders.pod_spec(builders.container(gpus=2), **fields)
 
 
 def deployment(spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    labels = {"app": "fraud-scorer", MODEL_LABEL: MODEL}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "fraud-scorer", "namespace": NAMESPACE, "labels": labels},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "fraud-scorer"}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": pod_spec() if spec is None else spec,
-            },
-        },
-    }
+    return builders.deployment(pod_spec() if spec is None else spec)
 
 
 def cronjob() -> dict[str, Any]:
-    labels = {MODEL_LABEL: MODEL}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {"name": "fraud-retrain", "namespace": NAMESPACE, "labels": labels},
-        "spec": {
-            "schedule": "0 3 * * *",
-            "jobTemplate": {
-                "spec": {
-                    "backoffLimit": 1,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": pod_spec(restartPolicy="Never"),
-                    },
-                }
-            },
-        },
-    }
+    return builders.cronjob(pod_spec(restartPolicy="Never"), backoffLimit=1)
 
 
 def inference_service() -> dict[str, Any]:
-    return {
-        "apiVersion": "serving.kserve.io/v1beta1",
-        "kind": "InferenceService",
-        "metadata": {"name": "fraud", "namespace": NAMESPACE, "labels": {MODEL_LABEL: MODEL}},
-        "spec": {
+    return builders.inference_service(
+        {
             "predictor": {
                 "minReplicas": 1,
                 "model": {
@@ -161,8 +94,8 @@ def inference_service() -> dict[str, Any]:
                 "tolerations": [GPU_TOLERATION],
                 "containers": [{"name": "tx", "image": IMAGE}],
             },
-        },
-    }
+        }
+    )
 
 
 def request(

@@ -11,8 +11,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
+import builders
 import pytest
 import yaml
+from builders import (
+    COMMIT,
+    HAZARD,
+    HEX64,
+    IMAGE,
+    MODEL_NAME,
+    model_approval_body,
+    model_spec,
+    node_pool,
+    risk_assessment_body,
+)
 from pydantic import AwareDatetime
 from pydantic import BaseModel as PydanticModel
 from pydantic.fields import FieldInfo
@@ -42,10 +54,7 @@ from aigov.api.models import (
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "crds"
 KSERVE_CRD = ROOT / "tests" / "e2e" / "manifests" / "kserve-inferenceservice-crd.yaml"
-HEX64 = "a" * 64
 OTHER_HEX64 = "0123456789abcdef" * 4
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-IMAGE = f"registry.example.com/risk/fraud-scorer@sha256:{HEX64}"
 
 # kind -> (file, wrapper, scope, short name, plural)
 KINDS: dict[str, tuple[str, type[Resource], str, str, str]] = {
@@ -101,102 +110,51 @@ def root_schema(kind: str) -> dict[str, Any]:
 
 
 def governed_model_spec() -> dict[str, Any]:
-    """A complete spec as the API server stores it (defaults applied)."""
-    return {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [
-            {"name": "server", "image": IMAGE},
-            {
-                "name": "weights",
-                "uri": "s3://models/fraud-scorer/3.1.0/model.safetensors",
-                "digest": f"sha256:{HEX64}",
-            },
-        ],
-        "lineage": {
-            "datasets": [
-                {
-                    "name": "transactions-2025",
-                    "uri": "s3://datasets/tx/2025-12",
-                    "digest": f"sha256:{HEX64}",
-                    "role": "training",
-                    "containsPersonalData": True,
-                }
-            ],
-            "code": {"repository": "https://git.example.com/risk/fraud", "commit": COMMIT},
-            "baseModel": {"name": "base", "supplier": "Example AI", "license": "Apache-2.0"},
-            "trainingRun": {"id": "run-8842", "finishedAt": "2026-10-01T12:00:00Z"},
-        },
-        "riskClass": "high",
-        "placementPolicy": "confidential-eu",
-        "lifecycle": "active",
-    }
+    """A complete spec as the API server stores it (defaults applied), with full provenance."""
+    spec = model_spec(dataset_digest=True)
+    spec["lineage"].update(
+        baseModel={"name": "base", "supplier": "Example AI", "license": "Apache-2.0"},
+        trainingRun={"id": "run-8842", "finishedAt": "2026-10-01T12:00:00Z"},
+    )
+    return spec
 
 
 def body(kind: str, spec: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": constants.API_VERSION,
-        "kind": kind,
-        "metadata": {
-            "name": "fraud-scorer-3-1",
-            "namespace": "risk",
-            "uid": "6a0f6c1e-0000-4000-8000-000000000001",
-            "generation": 2,
-            "resourceVersion": "12345",
-            "managedFields": [{"manager": "kubectl"}],
-            "creationTimestamp": "2026-10-02T08:00:00Z",
-            "annotations": {
-                constants.AUTHOR_ANNOTATION: "alice",
-                constants.ASSESSOR_ANNOTATION: "bob",
-                constants.APPROVER_ANNOTATION: "carol",
-            },
+    """An object of `kind` as read back from the API server, every identity stamp set."""
+    meta = builders.metadata(
+        MODEL_NAME,
+        uid="6a0f6c1e-0000-4000-8000-000000000001",
+        generation=2,
+        resourceVersion="12345",
+        managedFields=[{"manager": "kubectl"}],
+        annotations={
+            constants.AUTHOR_ANNOTATION: "alice",
+            constants.ASSESSOR_ANNOTATION: "bob",
+            constants.APPROVER_ANNOTATION: "carol",
         },
-        "spec": spec,
-        **extra,
-    }
+    )
+    return builders.resource_body(kind, meta, spec, **extra)
 
 
 def risk_assessment_spec() -> dict[str, Any]:
-    return {
-        "modelRef": {"name": "fraud-scorer-3-1", "specHash": HEX64},
-        "riskLevel": "medium",
-        "methodology": "ISO/IEC 23894 workshop",
-        "hazards": [
-            {
-                "id": "H1",
-                "description": "Unfair refusals for thin-file customers",
-                "severity": "high",
-                "likelihood": "possible",
-                "mitigations": ["human review of refusals"],
-            }
-        ],
-        "impactAssessmentRef": "https://docs.example.com/fria/fraud-scorer",
-        "validUntil": "2027-10-01T00:00:00Z",
-    }
+    spec = risk_assessment_body(
+        HEX64, hazards=[HAZARD], valid_until=datetime(2027, 10, 1, tzinfo=UTC)
+    )["spec"]
+    spec["impactAssessmentRef"] = "https://docs.example.com/fria/fraud-scorer"
+    return spec
 
 
 def model_approval_spec() -> dict[str, Any]:
-    return {
-        "modelRef": {"name": "fraud-scorer-3-1", "specHash": HEX64},
-        "riskAssessmentRef": "fraud-scorer-3-1-ra",
-        "decision": "approve",
-        "justification": "Mitigations in place; reviewed by the model risk committee.",
-    }
+    return model_approval_body(
+        HEX64,
+        assessment_ref="fraud-scorer-3-1-ra",
+        justification="Mitigations in place; reviewed by the model risk committee.",
+    )["spec"]
 
 
 def placement_policy_spec() -> dict[str, Any]:
     return {
-        "nodePools": [
-            {
-                "name": "h200-eu",
-                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-H200"},
-                "tolerations": [
-                    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-                ],
-            }
-        ],
+        "nodePools": [node_pool("h200-eu", {"nvidia.com/gpu.product": "NVIDIA-H200"})],
         "maxGPUsPerPod": 4,
         "requireExclusiveGPU": True,
         "mode": "inject",

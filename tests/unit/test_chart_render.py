@@ -13,7 +13,7 @@ import copy
 import datetime as dt
 import ipaddress
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +92,9 @@ def render(helm: Helm) -> Render:
 
 
 @pytest.fixture(params=sorted(VALUE_SETS))
-def case(request: pytest.FixtureRequest, render: Render) -> Iterator[tuple[dict[str, Any], Any]]:
+def case(request: pytest.FixtureRequest, render: Render) -> tuple[dict[str, Any], Any]:
     values = VALUE_SETS[request.param]
-    yield values, render(values)
+    return values, render(values)
 
 
 def _merged(values: dict[str, Any], path: str, default: Any) -> Any:
@@ -184,26 +184,39 @@ def test_values_and_schema_name_the_same_keys() -> None:
 
 
 def test_every_value_is_explained_by_a_comment() -> None:
-    """Each key has a comment above it, or shares the one of its sibling above or its parent
-    (e.g. resources.requests.cpu is explained with `resources`)."""
-    documented: dict[int, bool] = {}  # indent -> whether the latest key there is explained
-    after_comment = False
+    """Each value has a comment right above it, or shares the one of the sibling on the line
+    right above, or of its parent (resources.requests.cpu is explained with `resources`).
+    A parent without a comment of its own is fine when each of its values has one."""
+    lines = [
+        raw for raw in (CHART / "values.yaml").read_text().splitlines() if raw.strip() != "---"
+    ]
+
+    def indent(raw: str) -> int:
+        return len(raw) - len(raw.lstrip())
+
+    def is_key(raw: str) -> bool:
+        return bool(raw.strip()) and not raw.strip().startswith(("#", "-"))
+
+    explained: dict[int, bool] = {}  # indent -> whether the open key at that indent is
+    explained_sibling = False
     undocumented = []
-    for raw in (CHART / "values.yaml").read_text().splitlines():
-        stripped = raw.strip()
-        if not stripped or stripped.startswith("-"):
+    for i, raw in enumerate(lines):
+        if not is_key(raw):
             continue
-        if stripped.startswith("#"):
-            after_comment = True
-            continue
-        indent = len(raw) - len(raw.lstrip())
-        parents = [ok for level, ok in documented.items() if level < indent]
-        documented = {level: ok for level, ok in documented.items() if level <= indent}
-        ok = after_comment or documented.get(indent, False) or bool(parents and parents[-1])
-        documented[indent] = ok
-        if not ok:
-            undocumented.append(stripped)
-        after_comment = False
+        level = indent(raw)
+        explained = {lv: ok for lv, ok in explained.items() if lv < level}
+        above = lines[i - 1] if i else ""
+        ok = (
+            above.strip().startswith("#")
+            or (is_key(above) and indent(above) == level and explained_sibling)
+            or (bool(explained) and explained[max(explained)])
+        )
+        explained[level] = explained_sibling = ok
+        following = next((line for line in lines[i + 1 :] if line.strip()), "")
+        is_parent = not raw.split(":", 1)[1].strip() and indent(following) > level
+        is_parent = is_parent and not following.strip().startswith("-")
+        if not ok and not is_parent:
+            undocumented.append(raw.strip())
     assert undocumented == []
 
 
@@ -319,11 +332,17 @@ def test_kube_system_is_excluded_even_when_the_list_omits_it(render: Render) -> 
 def test_cert_manager_injects_the_ca_and_the_chart_makes_none(render: Render) -> None:
     objects = render({"certManager": {"enabled": True}})
     assert by_kind(objects, "Secret") == []
-    certificate = one(objects, "Certificate")
-    issuer = one(objects, "Issuer")
-    assert issuer["spec"] == {"selfSigned": {}}
-    assert certificate["spec"]["issuerRef"]["name"] == issuer["metadata"]["name"]
-    assert f"{RELEASE}-webhook.{NAMESPACE}.svc" in certificate["spec"]["dnsNames"]
+    certificates = {c["metadata"]["name"]: c["spec"] for c in by_kind(objects, "Certificate")}
+    issuers = {i["metadata"]["name"]: i["spec"] for i in by_kind(objects, "Issuer")}
+    # A private CA: self-signed root -> CA Issuer -> serving certificate, so renewals of the
+    # serving certificate keep the CA that the webhook configurations trust.
+    serving, ca = certificates[f"{RELEASE}-webhook"], certificates[f"{RELEASE}-webhook-ca"]
+    assert issuers[ca["issuerRef"]["name"]] == {"selfSigned": {}}
+    assert ca["isCA"] is True
+    assert issuers[serving["issuerRef"]["name"]] == {"ca": {"secretName": ca["secretName"]}}
+    assert "isCA" not in serving
+    assert f"{RELEASE}-webhook.{NAMESPACE}.svc" in serving["dnsNames"]
+    certificate = {"metadata": {"name": f"{RELEASE}-webhook"}, "spec": serving}
     for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
         body = one(objects, kind)
         assert body["metadata"]["annotations"] == {
@@ -491,7 +510,7 @@ def test_pods_meet_the_restricted_pod_security_standard(
 def test_probes_and_ports_are_the_operators(
     case: tuple[dict[str, Any], list[dict[str, Any]]],
 ) -> None:
-    values, objects = case
+    _, objects = case
     container = _container(objects)
     env = _env(objects)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}

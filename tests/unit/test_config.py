@@ -141,3 +141,39 @@ def test_never_intercepted_with_nothing_else_excluded() -> None:
     s = Settings.from_env({"AIGOV_NAMESPACE": "gov", "AIGOV_EXCLUDED_NAMESPACES": ""})
     assert s.excluded_namespaces == ()
     assert s.never_intercepted == ("kube-system", "gov")
+
+
+def test_peering_is_off_by_default_and_names_the_peering_object() -> None:
+    assert Settings.from_env({}).peering == ""
+    assert Settings.from_env({"AIGOV_PEERING": ""}).peering == ""
+    assert Settings.from_env({"AIGOV_PEERING": " aigov "}).peering == "aigov"
+    assert Settings.from_env({"AIGOV_PEERING": "aigov.team-a"}).peering == "aigov.team-a"
+
+
+@pytest.mark.parametrize("value", ["Aigov", "aigov_1", "-aigov", "aigov-", "a..b", "x" * 254])
+def test_peering_must_be_an_object_name(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"AIGOV_PEERING": value})
+    assert str(info.value) == (
+        f"AIGOV_PEERING={value!r}: expected a lowercase DNS name such as aigov"
+    )
+
+
+def test_peering_priority_is_random_unless_pinned() -> None:
+    assert Settings.from_env({}).peering_priority == 0
+    assert Settings.from_env({"AIGOV_PEERING_PRIORITY": "200"}).peering_priority == 200
+    assert Settings.from_env({"AIGOV_PEERING_PRIORITY": "2147483647"}).peering_priority == 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("high", "AIGOV_PEERING_PRIORITY='high': expected an integer"),
+        ("-1", "AIGOV_PEERING_PRIORITY=-1: expected 0..2147483647"),
+        ("2147483648", "AIGOV_PEERING_PRIORITY=2147483648: expected 0..2147483647"),
+    ],
+)
+def test_peering_priority_bounds(value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"AIGOV_PEERING_PRIORITY": value})
+    assert str(info.value) == message

@@ -6,10 +6,23 @@ Workloads are realistic Deployment, Pod and InferenceService bodies read through
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import builders
 import pytest
+from builders import (
+    HEX64,
+    IMAGE,
+    NAMESPACE,
+    REPO,
+    T0,
+    UNTIL,
+    governed_model,
+    model_approval,
+    model_spec,
+    risk_assessment,
+)
 
 from aigov.api import constants
 from aigov.api.constants import Reason
@@ -19,129 +32,29 @@ from aigov.policy.governance import MODEL_PATH, evaluate
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import parse_workload
 
-HEX64 = "a" * 64
 OTHER64 = "c" * 64
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-NAME = "fraud-scorer-3-1"
-NAMESPACE = "risk"
-REPO = "registry.example.com/risk/fraud-scorer"
-IMAGE = f"{REPO}@sha256:{HEX64}"
-WEIGHTS = "s3://models/fraud-scorer/3.1.0/model.safetensors"
-T0 = datetime(2026, 10, 2, 8, tzinfo=UTC)
+NAME = builders.MODEL_NAME
+WEIGHTS = builders.WEIGHTS_URI
 NOW = T0 + timedelta(days=1)
-UNTIL = T0 + timedelta(days=365)
 CONTAINERS = "spec.template.spec.containers"
-
-
-def wire(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def model_spec(**changes: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [
-            {"name": "server", "image": IMAGE},
-            {"name": "weights", "uri": WEIGHTS, "digest": f"sha256:{HEX64}"},
-        ],
-        "lineage": {
-            "datasets": [
-                {
-                    "name": "transactions-2025",
-                    "uri": "s3://datasets/tx/2025-12",
-                    "role": "training",
-                    "containsPersonalData": True,
-                }
-            ],
-            "code": {"repository": "https://git.example.com/risk/fraud", "commit": COMMIT},
-        },
-        "riskClass": "high",
-        "placementPolicy": "confidential-eu",
-        "lifecycle": "active",
-    }
-    spec.update(changes)
-    return spec
-
-
+JUSTIFICATION = "committee minutes 42: {decision}"
 CURRENT = spec_hash(model_spec())
 H12 = CURRENT[:12]
 OLD = "b" * 64
 
 
-def meta(name: str, stamp: str, who: str | None, created: datetime = T0) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": NAMESPACE,
-        "uid": f"uid-{name}",
-        "generation": 1,
-        "creationTimestamp": wire(created),
-        "annotations": {stamp: who} if who is not None else {},
-    }
-
-
 def model(spec: dict[str, Any] | None = None, *, author: str = "alice") -> GovernedModel:
-    return GovernedModel.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "GovernedModel",
-            "metadata": meta(NAME, constants.AUTHOR_ANNOTATION, author),
-            "spec": spec if spec is not None else model_spec(),
-        }
-    )
+    return governed_model(spec, author=author)
 
 
-def assessment(
-    name: str = "fraud-ra",
-    *,
-    hash_: str = CURRENT,
-    created: datetime = T0,
-    level: str = "medium",
-    assessor: str = "bob",
-) -> RiskAssessment:
-    return RiskAssessment.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "RiskAssessment",
-            "metadata": meta(name, constants.ASSESSOR_ANNOTATION, assessor, created),
-            "spec": {
-                "modelRef": {"name": NAME, "specHash": hash_},
-                "riskLevel": level,
-                "methodology": "ISO/IEC 23894 workshop",
-                "validUntil": wire(UNTIL),
-            },
-        }
-    )
+def assessment(name: str = "fraud-ra", *, hash_: str = CURRENT, **options: Any) -> RiskAssessment:
+    """Bound to the current spec unless `hash_` says; `options` as `risk_assessment`'s."""
+    return risk_assessment(hash_, name=name, **options)
 
 
-def approval(
-    name: str = "fraud-ma",
-    *,
-    hash_: str = CURRENT,
-    created: datetime = T0,
-    decision: str = "approve",
-    approver: str | None = "carol",
-    valid_until: datetime | None = None,
-    assessment_ref: str = "fraud-ra",
-) -> ModelApproval:
-    spec: dict[str, Any] = {
-        "modelRef": {"name": NAME, "specHash": hash_},
-        "riskAssessmentRef": assessment_ref,
-        "decision": decision,
-        "justification": f"committee minutes 42: {decision}",
-    }
-    if valid_until is not None:
-        spec["validUntil"] = wire(valid_until)
-    return ModelApproval.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "ModelApproval",
-            "metadata": meta(name, constants.APPROVER_ANNOTATION, approver, created),
-            "spec": spec,
-        }
-    )
+def approval(name: str = "fraud-ma", *, hash_: str = CURRENT, **options: Any) -> ModelApproval:
+    """Bound to the current spec unless `hash_` says; `options` as `model_approval`'s."""
+    return model_approval(hash_, name=name, justification=JUSTIFICATION, **options)
 
 
 def evidence(
@@ -168,49 +81,24 @@ GPU = {"limits": {"nvidia.com/gpu": "1"}}
 def deployment(
     *images: str, init: tuple[str, ...] = (), labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "fraud-api",
-            "namespace": NAMESPACE,
-            "labels": dict(LABELS) if labels is None else labels,
-        },
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "fraud-api"}},
-            "template": {
-                "metadata": {"labels": dict(LABELS) if labels is None else labels},
-                "spec": {
-                    "initContainers": [
-                        {"name": f"init-{i}", "image": image} for i, image in enumerate(init)
-                    ],
-                    "containers": [
-                        {"name": f"c{i}", "image": image, "resources": GPU}
-                        for i, image in enumerate(images or (IMAGE,))
-                    ],
-                },
-            },
-        },
+    """Deployment fraud-api: a GPU container per image (default: the model's own)."""
+    spec = {
+        "initContainers": [{"name": f"init-{i}", "image": image} for i, image in enumerate(init)],
+        "containers": [
+            builders.container(f"c{i}", image, gpus="1")
+            for i, image in enumerate(images or (IMAGE,))
+        ],
     }
+    return builders.deployment(spec, name="fraud-api", labels=LABELS if labels is None else labels)
 
 
 def pod(containers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "fraud-debug", "namespace": NAMESPACE, "labels": dict(LABELS)},
-        "spec": {"containers": containers, **spec},
-    }
+    return builders.pod({"containers": containers, **spec}, name="fraud-debug", labels=LABELS)
 
 
 def isvc(model_entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "serving.kserve.io/v1beta1",
-        "kind": "InferenceService",
-        "metadata": {"name": "fraud-isvc", "namespace": NAMESPACE, "labels": dict(LABELS)},
-        "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}, **model_entry}}},
-    }
+    predictor = {"model": {"modelFormat": {"name": "sklearn"}, **model_entry}}
+    return builders.inference_service({"predictor": predictor}, name="fraud-isvc", labels=LABELS)
 
 
 def judge(body: dict[str, Any], ev: Evidence | None, now: datetime = NOW) -> Decision:

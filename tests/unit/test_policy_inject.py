@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import builders
 import pytest
+from builders import GPU_TOLERATION, H200_SELECTOR, placement_policy, pod
 from tools.controlplane import nodes
 
-from aigov.api import constants
 from aigov.api.models import PlacementPolicy
 from aigov.policy.inject import Injection, injection
 from aigov.policy.placement import placement_violations
@@ -20,16 +21,11 @@ from aigov.policy.scheduling import candidates, node_info
 from aigov.policy.workload import parse_workload
 
 FLEET = [node_info(m) for m in nodes.all_nodes()]
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 DEDICATED = {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
 PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
 PATH = "spec.template.spec"
-# Written region first: the injected expressions come out in sorted key order.
-H200_SELECTOR = {
-    "topology.kubernetes.io/region": "eu-central-1",
-    "nvidia.com/gpu.product": "NVIDIA-H200",
-}
+# H200_SELECTOR is written region first: the injected expressions come out in sorted key order.
 H100_EXPRS = [{"key": "pool", "operator": "In", "values": ["h100-eu"]}]
 H200_EXPRS = [
     {"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-H200"]},
@@ -38,39 +34,16 @@ H200_EXPRS = [
 
 
 def policy(pools: list[dict[str, Any]] | None = None) -> PlacementPolicy:
-    if pools is None:
-        pools = [
-            {
-                "name": "h100-eu",
-                "nodeSelector": {"pool": "h100-eu"},
-                "tolerations": [GPU_TOLERATION],
-            },
-            {"name": "h200-eu", "nodeSelector": H200_SELECTOR, "tolerations": [GPU_TOLERATION]},
-        ]
-    return PlacementPolicy.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "PlacementPolicy",
-            "metadata": {"name": "confidential-eu"},
-            "spec": {"nodePools": pools, "maxGPUsPerPod": 8, "mode": "inject"},
-        }
-    )
+    """An inject-mode policy, `confidential-eu`'s pools unless `pools` says."""
+    return placement_policy(pools=pools, maxGPUsPerPod=8, mode="inject")
 
 
 POLICY = policy()
 
 
 def spec(**fields: Any) -> dict[str, Any]:
-    return {
-        "containers": [
-            {
-                "name": "server",
-                "image": f"registry.example.com/risk/fraud-scorer@sha256:{'a' * 64}",
-                "resources": {"limits": {"nvidia.com/gpu": 1}},
-            }
-        ],
-        **fields,
-    }
+    """A pod spec of the model's server, asking for one GPU; `fields` add to it."""
+    return builders.pod_spec(**fields)
 
 
 def node_affinity(terms: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -87,7 +60,7 @@ def apply(pod_spec: dict[str, Any], found: Injection) -> dict[str, Any]:
 
 
 def landing(pod_spec: dict[str, Any]) -> list[str]:
-    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": pod_spec}
+    body = pod(pod_spec, name="p", namespace=None, model=None)
     (template,) = parse_workload(body).templates
     return [n.name for n in candidates(template, FLEET)]
 

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import builders
 import pytest
+from builders import (
+    GPU_TOLERATION,
+    H200_SELECTOR,
+    IMAGE,
+    NAMESPACE,
+    cronjob,
+    deployment,
+    governed_model,
+    model_spec,
+    pod,
+)
+from builders import placement_policy as policy
 from tools.controlplane import nodes
 
-from aigov.api import constants
 from aigov.api.constants import MODEL_LABEL, Reason
 from aigov.api.enums import RiskClass
 from aigov.api.models import GovernedModel, NodePool, PlacementPolicy
@@ -32,42 +44,9 @@ from aigov.policy.workload import parse_workload
 
 FLEET = [node_info(m) for m in nodes.all_nodes()]
 BY_NAME = {n.name: n for n in FLEET}
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-MODEL = "fraud-scorer-3-1"
-NAMESPACE = "risk"
-IMAGE = f"registry.example.com/risk/fraud-scorer@sha256:{'a' * 64}"
+MODEL = builders.MODEL_NAME
 TEMPLATE = "spec.template.spec"
 PV = Reason.PLACEMENT_VIOLATION
-H200_SELECTOR = {
-    "topology.kubernetes.io/region": "eu-central-1",
-    "nvidia.com/gpu.product": "NVIDIA-H200",
-}
-
-
-def policy(
-    name: str = "confidential-eu",
-    pools: list[dict[str, Any]] | None = None,
-    **spec: Any,
-) -> PlacementPolicy:
-    if pools is None:
-        pools = [
-            {
-                "name": "h100-eu",
-                "nodeSelector": {"pool": "h100-eu"},
-                "tolerations": [GPU_TOLERATION],
-            },
-            {"name": "h200-eu", "nodeSelector": H200_SELECTOR, "tolerations": [GPU_TOLERATION]},
-        ]
-    return PlacementPolicy.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "PlacementPolicy",
-            "metadata": {"name": name},
-            "spec": {"nodePools": pools, **spec},
-        }
-    )
-
-
 CONFIDENTIAL = policy(maxGPUsPerPod=8)
 ALLOWED = "(h100-eu, h200-eu)"
 
@@ -77,54 +56,12 @@ def pool(name: str, selector: dict[str, str]) -> NodePool:
 
 
 def container(gpus: int | str | None = 1, name: str = "server") -> dict[str, Any]:
-    found: dict[str, Any] = {"name": name, "image": IMAGE}
-    if gpus is not None:
-        found["resources"] = {"limits": {"nvidia.com/gpu": gpus, "memory": "64Gi"}}
-    return found
+    """The model's server image, with `gpus` and 64Gi of memory (no resources for None)."""
+    return builders.container(name, gpus=gpus, memory="64Gi")
 
 
 def pod_spec(*containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    return {"containers": list(containers) or [container()], **spec}
-
-
-def deployment(spec: dict[str, Any]) -> dict[str, Any]:
-    labels = {"app": "fraud-scorer", MODEL_LABEL: MODEL}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "fraud-scorer", "namespace": NAMESPACE, "labels": labels},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "fraud-scorer"}},
-            "template": {"metadata": {"labels": labels}, "spec": spec},
-        },
-    }
-
-
-def pod(spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": "fraud-scorer-0",
-            "namespace": NAMESPACE,
-            "labels": {MODEL_LABEL: MODEL},
-        },
-        "spec": spec,
-    }
-
-
-def cronjob(spec: dict[str, Any]) -> dict[str, Any]:
-    labels = {MODEL_LABEL: MODEL}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {"name": "fraud-retrain", "namespace": NAMESPACE, "labels": labels},
-        "spec": {
-            "schedule": "0 3 * * *",
-            "jobTemplate": {"spec": {"template": {"metadata": {"labels": labels}, "spec": spec}}},
-        },
-    }
+    return builders.pod_spec(*(containers or (container(),)), **spec)
 
 
 def judge(
@@ -483,52 +420,8 @@ def test_workload_without_templates_has_nothing_to_judge() -> None:
 
 
 def model(risk: str = "high", placement: str | None = "confidential-eu") -> GovernedModel:
-    spec: dict[str, Any] = {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [
-            {"name": "server", "image": IMAGE},
-            {
-                "name": "weights",
-                "uri": "s3://models/fraud-scorer/3.1.0/model.safetensors",
-                "digest": f"sha256:{'a' * 64}",
-            },
-        ],
-        "lineage": {
-            "datasets": [
-                {
-                    "name": "transactions-2025",
-                    "uri": "s3://datasets/tx/2025-12",
-                    "role": "training",
-                    "containsPersonalData": True,
-                }
-            ],
-            "code": {
-                "repository": "https://git.example.com/risk/fraud",
-                "commit": "0123456789abcdef0123456789abcdef01234567",
-            },
-        },
-        "riskClass": risk,
-        "lifecycle": "active",
-    }
-    if placement is not None:
-        spec["placementPolicy"] = placement
-    return GovernedModel.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "GovernedModel",
-            "metadata": {
-                "name": MODEL,
-                "namespace": NAMESPACE,
-                "uid": "uid-model",
-                "generation": 1,
-                "annotations": {constants.AUTHOR_ANNOTATION: "alice"},
-            },
-            "spec": spec,
-        }
-    )
+    spec = model_spec(riskClass=risk, placement_policy=placement)
+    return governed_model(spec, uid="uid-model", created=None)
 
 
 CTX = PlacementContext({"confidential-eu": CONFIDENTIAL}, FLEET)

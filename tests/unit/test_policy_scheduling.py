@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import builders
 import pytest
+from builders import GPU_TOLERATION, REPO, container, pod_spec
 from tools.controlplane import nodes
 
 from aigov.policy.scheduling import (
@@ -39,7 +41,6 @@ ALL = [
 ]
 GPU_NODES = ALL[:5]
 CPU_NODES = ["cpu-0", "cpu-1"]
-GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
 LABELS = {
     "pool": "h100-eu",
@@ -51,21 +52,10 @@ LABELS = {
 
 
 def pod(**spec: Any) -> PodTemplate:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "scorer", "namespace": "risk"},
-        "spec": {
-            "containers": [
-                {
-                    "name": "server",
-                    "image": "registry.example.com/risk/fraud-scorer:3.1.0",
-                    "resources": {"limits": {"nvidia.com/gpu": 1}},
-                }
-            ],
-            **spec,
-        },
-    }
+    """The pod template of Pod `scorer`: the model's server on one GPU; `spec` adds to it."""
+    body = builders.pod(
+        pod_spec(container(image=f"{REPO}:3.1.0"), **spec), name="scorer", model=None
+    )
     (template,) = parse_workload(body).templates
     return template
 

@@ -7,12 +7,21 @@ hash is the one every reader of the stored object computes.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import builders
 import pytest
+from builders import (
+    NAMESPACE,
+    T0,
+    UNTIL,
+    governed_model,
+    model_approval,
+    model_spec,
+    risk_assessment,
+)
 
-from aigov.api import constants
 from aigov.api.models import (
     FieldProblem,
     GovernedModel,
@@ -23,160 +32,24 @@ from aigov.api.models import (
 )
 from aigov.policy.standing import Evidence, Standing, standing
 
-HEX64 = "a" * 64
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-NAME = "fraud-scorer-3-1"
-NAMESPACE = "risk"
-T0 = datetime(2026, 10, 2, 8, tzinfo=UTC)
-UNTIL = T0 + timedelta(days=365)
-
-
-def wire(moment: datetime) -> str:
-    """RFC 3339 as the API server writes it."""
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def model_spec(**changes: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [
-            {"name": "server", "image": f"registry.example.com/risk/fraud-scorer@sha256:{HEX64}"},
-            {
-                "name": "weights",
-                "uri": "s3://models/fraud-scorer/3.1.0/model.safetensors",
-                "digest": f"sha256:{HEX64}",
-            },
-        ],
-        "lineage": {
-            "datasets": [
-                {
-                    "name": "transactions-2025",
-                    "uri": "s3://datasets/tx/2025-12",
-                    "role": "training",
-                    "containsPersonalData": True,
-                }
-            ],
-            "code": {"repository": "https://git.example.com/risk/fraud", "commit": COMMIT},
-        },
-        "riskClass": "high",
-        "placementPolicy": "confidential-eu",
-        "lifecycle": "active",
-    }
-    spec.update(changes)
-    return spec
-
-
+NAME = builders.MODEL_NAME
+JUSTIFICATION = "{decision}: model risk committee"
 CURRENT = spec_hash(model_spec())
 OLD = "b" * 64
 
 
-def meta(
-    name: str,
-    stamp: str,
-    who: str | None,
-    *,
-    created: datetime | None = T0,
-    namespace: str = NAMESPACE,
-    deleted: datetime | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": name,
-        "namespace": namespace,
-        "uid": f"uid-{name}",
-        "generation": 1,
-        "annotations": {stamp: who} if who is not None else {},
-    }
-    if created is not None:
-        body["creationTimestamp"] = wire(created)
-    if deleted is not None:
-        body["deletionTimestamp"] = wire(deleted)
-    return body
-
-
 def model(spec: dict[str, Any] | None = None, *, author: str | None = "alice") -> GovernedModel:
-    return GovernedModel.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "GovernedModel",
-            "metadata": meta(NAME, constants.AUTHOR_ANNOTATION, author),
-            "spec": spec if spec is not None else model_spec(),
-        }
-    )
+    return governed_model(spec, author=author)
 
 
-def assessment(
-    name: str = "fraud-ra",
-    *,
-    hash_: str = CURRENT,
-    created: datetime | None = T0,
-    valid_until: datetime = UNTIL,
-    level: str = "medium",
-    assessor: str | None = "bob",
-    namespace: str = NAMESPACE,
-    deleted: datetime | None = None,
-    model_name: str = NAME,
-) -> RiskAssessment:
-    return RiskAssessment.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "RiskAssessment",
-            "metadata": meta(
-                name,
-                constants.ASSESSOR_ANNOTATION,
-                assessor,
-                created=created,
-                namespace=namespace,
-                deleted=deleted,
-            ),
-            "spec": {
-                "modelRef": {"name": model_name, "specHash": hash_},
-                "riskLevel": level,
-                "methodology": "ISO/IEC 23894 workshop",
-                "validUntil": wire(valid_until),
-            },
-        }
-    )
+def assessment(name: str = "fraud-ra", *, hash_: str = CURRENT, **options: Any) -> RiskAssessment:
+    """Bound to the current spec unless `hash_` says; `options` as `risk_assessment`'s."""
+    return risk_assessment(hash_, name=name, **options)
 
 
-def approval(
-    name: str = "fraud-ma",
-    *,
-    hash_: str = CURRENT,
-    created: datetime | None = T0,
-    decision: str = "approve",
-    approver: str | None = "carol",
-    valid_until: datetime | None = None,
-    assessment_ref: str = "fraud-ra",
-    namespace: str = NAMESPACE,
-    deleted: datetime | None = None,
-    model_name: str = NAME,
-) -> ModelApproval:
-    spec: dict[str, Any] = {
-        "modelRef": {"name": model_name, "specHash": hash_},
-        "riskAssessmentRef": assessment_ref,
-        "decision": decision,
-        "justification": f"{decision}: model risk committee",
-    }
-    if valid_until is not None:
-        spec["validUntil"] = wire(valid_until)
-    return ModelApproval.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "ModelApproval",
-            "metadata": meta(
-                name,
-                constants.APPROVER_ANNOTATION,
-                approver,
-                created=created,
-                namespace=namespace,
-                deleted=deleted,
-            ),
-            "spec": spec,
-        }
-    )
+def approval(name: str = "fraud-ma", *, hash_: str = CURRENT, **options: Any) -> ModelApproval:
+    """Bound to the current spec unless `hash_` says; `options` as `model_approval`'s."""
+    return model_approval(hash_, name=name, justification=JUSTIFICATION, **options)
 
 
 def approved(now: datetime = T0 + timedelta(days=1), **model_changes: Any) -> Standing:

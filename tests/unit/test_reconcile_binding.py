@@ -2,102 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import builders
 import pytest
+from builders import T0, governed_model, model_approval, model_spec, risk_assessment
 
-from aigov.api import constants
-from aigov.api.models import BindingPhase, GovernedModel, ModelApproval, RiskAssessment, spec_hash
+from aigov.api.models import BindingPhase, ModelApproval, RiskAssessment, spec_hash
 from aigov.reconcile.binding import binding_patch, binding_phase, binding_status
 
-HEX64 = "a" * 64
-NAME = "fraud-scorer-3-1"
-T0 = datetime(2026, 10, 2, 8, tzinfo=UTC)
+NAME = builders.MODEL_NAME
 UNTIL = T0 + timedelta(days=90)
-
-SPEC: dict[str, Any] = {
-    "modelName": "fraud-scorer",
-    "version": "3.1.0",
-    "purpose": "Card-fraud scoring for payment authorisation",
-    "owner": "team-risk-ml",
-    "artifacts": [
-        {"name": "server", "image": f"registry.example.com/risk/fraud-scorer@sha256:{HEX64}"}
-    ],
-    "lineage": {
-        "datasets": [
-            {
-                "name": "transactions-2025",
-                "uri": "s3://datasets/tx/2025-12",
-                "role": "training",
-                "containsPersonalData": True,
-            }
-        ],
-        "code": {
-            "repository": "https://git.example.com/risk/fraud",
-            "commit": "0123456789abcdef0123456789abcdef01234567",
-        },
-    },
-    "riskClass": "high",
-    "placementPolicy": "confidential-eu",
-    "lifecycle": "active",
-}
+SPEC = model_spec(weights=False)
 CURRENT = spec_hash(SPEC)
-
-
-def meta(name: str, annotation: str, who: str, generation: int = 1) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": "risk",
-        "generation": generation,
-        "creationTimestamp": "2026-10-02T08:00:00Z",
-        "annotations": {annotation: who},
-    }
-
-
-MODEL = GovernedModel.from_body(
-    {
-        "apiVersion": constants.API_VERSION,
-        "kind": "GovernedModel",
-        "metadata": meta(NAME, constants.AUTHOR_ANNOTATION, "alice"),
-        "spec": SPEC,
-    }
-)
+# The objects of this module are stored without a uid.
+MODEL = governed_model(SPEC, uid=None)
 
 
 def assessment(hash_: str = CURRENT, status: dict[str, Any] | None = None) -> RiskAssessment:
-    body: dict[str, Any] = {
-        "apiVersion": constants.API_VERSION,
-        "kind": "RiskAssessment",
-        "metadata": meta("fraud-ra", constants.ASSESSOR_ANNOTATION, "bob", generation=3),
-        "spec": {
-            "modelRef": {"name": NAME, "specHash": hash_},
-            "riskLevel": "medium",
-            "methodology": "ISO/IEC 23894 workshop",
-            "validUntil": UNTIL.isoformat(),
-        },
-    }
-    if status is not None:
-        body["status"] = status
-    return RiskAssessment.from_body(body)
+    return risk_assessment(hash_, valid_until=UNTIL, status=status, uid=None, generation=3)
 
 
 def approval(hash_: str = CURRENT, valid_until: datetime | None = None) -> ModelApproval:
-    spec: dict[str, Any] = {
-        "modelRef": {"name": NAME, "specHash": hash_},
-        "riskAssessmentRef": "fraud-ra",
-        "decision": "approve",
-        "justification": "Mitigations in place",
-    }
-    if valid_until is not None:
-        spec["validUntil"] = valid_until.isoformat()
-    return ModelApproval.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "ModelApproval",
-            "metadata": meta("fraud-ma", constants.APPROVER_ANNOTATION, "carol"),
-            "spec": spec,
-        }
+    return model_approval(
+        hash_, valid_until=valid_until, justification="Mitigations in place", uid=None
     )
 
 

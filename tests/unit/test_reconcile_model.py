@@ -8,8 +8,22 @@ with merge-patch semantics, as the reconciler's writes would be, so the next pas
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+import builders
+from builders import (
+    NAMESPACE,
+    T0,
+    UNTIL,
+    governed_model_body,
+    merge_patch,
+    model_approval_body,
+    model_spec,
+    node_pool,
+    placement_policy,
+    risk_assessment_body,
+)
 
 from aigov.api import constants
 from aigov.api.models import (
@@ -19,7 +33,6 @@ from aigov.api.models import (
     GovernedModelStatus,
     ModelApproval,
     Phase,
-    PlacementPolicy,
     RiskAssessment,
     WorkloadRef,
     spec_hash,
@@ -29,84 +42,16 @@ from aigov.policy.scheduling import NodeInfo
 from aigov.reconcile.model import Pass, flag_reason, model_pass
 from aigov.reconcile.workloads import Flag
 
-HEX64 = "a" * 64
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-NAME = "fraud-scorer-3-1"
-NAMESPACE = "risk"
-T0 = datetime(2026, 10, 2, 8, tzinfo=UTC)
+NAME = builders.MODEL_NAME
 T1 = T0 + timedelta(hours=1)
-UNTIL = T0 + timedelta(days=365)
 H200 = {"nvidia.com/gpu.product": "NVIDIA-H200", "nvidia.com/gpu.count": "8"}
-
-
-def wire(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386, as the API server applies a merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-def meta(name: str, stamp: str, who: str, created: datetime) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": NAMESPACE,
-        "uid": f"uid-{name}",
-        "generation": 1,
-        "creationTimestamp": wire(created),
-        "annotations": {stamp: who},
-    }
-
-
-def model_spec() -> dict[str, Any]:
-    return {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [
-            {"name": "server", "image": f"registry.example.com/risk/fraud-scorer@sha256:{HEX64}"}
-        ],
-        "lineage": {
-            "datasets": [
-                {
-                    "name": "transactions-2025",
-                    "uri": "s3://datasets/tx/2025-12",
-                    "role": "training",
-                    "containsPersonalData": True,
-                }
-            ],
-            "code": {"repository": "https://git.example.com/risk/fraud", "commit": COMMIT},
-        },
-        "riskClass": "high",
-        "placementPolicy": "confidential-eu",
-        "lifecycle": "active",
-    }
+JUSTIFICATION = "model risk committee: {decision}"
 
 
 def assessment_body(
     hash_: str, name: str = "fraud-ra", created: datetime = T0, until: datetime = UNTIL
 ) -> dict[str, Any]:
-    return {
-        "apiVersion": constants.API_VERSION,
-        "kind": "RiskAssessment",
-        "metadata": meta(name, constants.ASSESSOR_ANNOTATION, "bob", created),
-        "spec": {
-            "modelRef": {"name": NAME, "specHash": hash_},
-            "riskLevel": "medium",
-            "methodology": "ISO/IEC 23894 workshop",
-            "validUntil": wire(until),
-        },
-    }
+    return risk_assessment_body(hash_, name=name, created=created, valid_until=until)
 
 
 def approval_body(
@@ -116,20 +61,14 @@ def approval_body(
     decision: str = "approve",
     until: datetime | None = None,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "modelRef": {"name": NAME, "specHash": hash_},
-        "riskAssessmentRef": "fraud-ra",
-        "decision": decision,
-        "justification": f"model risk committee: {decision}",
-    }
-    if until is not None:
-        spec["validUntil"] = wire(until)
-    return {
-        "apiVersion": constants.API_VERSION,
-        "kind": "ModelApproval",
-        "metadata": meta(name, constants.APPROVER_ANNOTATION, "carol", created),
-        "spec": spec,
-    }
+    return model_approval_body(
+        hash_,
+        name=name,
+        created=created,
+        decision=decision,
+        valid_until=until,
+        justification=JUSTIFICATION,
+    )
 
 
 def owned(kind: str, name: str, owner: tuple[str, str] | None) -> dict[str, Any]:
@@ -163,17 +102,11 @@ def running_deployment(*nodes: str) -> list[dict[str, Any]]:
     return objects
 
 
-POLICY = PlacementPolicy.from_body(
-    {
-        "apiVersion": constants.API_VERSION,
-        "kind": "PlacementPolicy",
-        "metadata": {"name": "confidential-eu", "generation": 1},
-        "spec": {
-            "nodePools": [{"name": "h200-eu", "nodeSelector": H200}],
-            "requireExclusiveGPU": True,
-            "mode": "validate",
-        },
-    }
+POLICY = placement_policy(
+    pools=[node_pool("h200-eu", H200, tolerations=())],
+    generation=1,
+    requireExclusiveGPU=True,
+    mode="validate",
 )
 NODES = (
     NodeInfo("gpu-h200-1", {**H200, "pool": "h200-eu"}),
@@ -207,12 +140,8 @@ class World:
     """What the cluster stores for one model; `run` is one reconcile pass plus its writes."""
 
     def __init__(self, objects: list[dict[str, Any]] | None = None) -> None:
-        self.body: dict[str, Any] = {
-            "apiVersion": constants.API_VERSION,
-            "kind": "GovernedModel",
-            "metadata": meta(NAME, constants.AUTHOR_ANNOTATION, "alice", T0),
-            "spec": model_spec(),
-        }
+        # The model's server image is its one artifact: no separate weights.
+        self.body: dict[str, Any] = governed_model_body(model_spec(weights=False))
         self.assessments: list[dict[str, Any]] = []
         self.approvals: list[dict[str, Any]] = []
         self.objects = objects if objects is not None else []

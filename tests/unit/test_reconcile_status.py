@@ -10,12 +10,21 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import builders
 import pytest
+from builders import (
+    HAZARD,
+    T0,
+    governed_model_body,
+    merge_patch,
+    model_approval,
+    model_spec,
+    risk_assessment,
+)
 
-from aigov.api import constants
 from aigov.api.models import (
     Condition,
     ConditionStatus,
@@ -38,141 +47,27 @@ from aigov.reconcile.status import (
     status_patch,
 )
 
-HEX64 = "a" * 64
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-NAME = "fraud-scorer-3-1"
-T0 = datetime(2026, 10, 2, 8, tzinfo=UTC)
+NAME = builders.MODEL_NAME
 YEAR = timedelta(days=365)
+JUSTIFICATION = "{decision}: reviewed by the model risk committee"
 
 
-def model_spec() -> dict[str, Any]:
-    """A complete spec as the API server stores it (defaults applied)."""
-    return {
-        "modelName": "fraud-scorer",
-        "version": "3.1.0",
-        "purpose": "Card-fraud scoring for payment authorisation",
-        "owner": "team-risk-ml",
-        "artifacts": [
-            {"name": "server", "image": f"registry.example.com/risk/fraud-scorer@sha256:{HEX64}"},
-            {
-                "name": "weights",
-                "uri": "s3://models/fraud-scorer/3.1.0/model.safetensors",
-                "digest": f"sha256:{HEX64}",
-            },
-        ],
-        "lineage": {
-            "datasets": [
-                {
-                    "name": "transactions-2025",
-                    "uri": "s3://datasets/tx/2025-12",
-                    "digest": f"sha256:{HEX64}",
-                    "role": "training",
-                    "containsPersonalData": True,
-                }
-            ],
-            "code": {"repository": "https://git.example.com/risk/fraud", "commit": COMMIT},
-        },
-        "riskClass": "high",
-        "placementPolicy": "confidential-eu",
-        "lifecycle": "active",
-    }
+def assessment(hash_: str, **options: Any) -> RiskAssessment:
+    """One with a hazard and its mitigation; `options` as `risk_assessment`'s."""
+    return risk_assessment(hash_, hazards=[HAZARD], **options)
 
 
-def metadata(name: str, created: datetime, stamp: str, who: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": "risk",
-        "uid": f"uid-{name}",
-        "generation": 1,
-        "creationTimestamp": created.isoformat().replace("+00:00", "Z"),
-        "annotations": {stamp: who},
-    }
-
-
-def assessment(
-    hash_: str,
-    *,
-    name: str = "fraud-ra",
-    created: datetime = T0,
-    valid_until: datetime = T0 + YEAR,
-    level: str = "medium",
-    assessor: str = "bob",
-) -> RiskAssessment:
-    return RiskAssessment.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "RiskAssessment",
-            "metadata": metadata(name, created, constants.ASSESSOR_ANNOTATION, assessor),
-            "spec": {
-                "modelRef": {"name": NAME, "specHash": hash_},
-                "riskLevel": level,
-                "methodology": "ISO/IEC 23894 workshop",
-                "hazards": [
-                    {
-                        "id": "H1",
-                        "description": "Unfair refusals for thin-file customers",
-                        "severity": "high",
-                        "likelihood": "possible",
-                        "mitigations": ["human review of refusals"],
-                    }
-                ],
-                "validUntil": valid_until.isoformat(),
-            },
-        }
-    )
-
-
-def approval(
-    hash_: str,
-    *,
-    name: str = "fraud-ma",
-    created: datetime = T0,
-    decision: str = "approve",
-    approver: str = "carol",
-    valid_until: datetime | None = None,
-    assessment_ref: str = "fraud-ra",
-) -> ModelApproval:
-    spec: dict[str, Any] = {
-        "modelRef": {"name": NAME, "specHash": hash_},
-        "riskAssessmentRef": assessment_ref,
-        "decision": decision,
-        "justification": f"{decision}: reviewed by the model risk committee",
-    }
-    if valid_until is not None:
-        spec["validUntil"] = valid_until.isoformat()
-    return ModelApproval.from_body(
-        {
-            "apiVersion": constants.API_VERSION,
-            "kind": "ModelApproval",
-            "metadata": metadata(name, created, constants.APPROVER_ANNOTATION, approver),
-            "spec": spec,
-        }
-    )
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 applied as the API server applies a merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+def approval(hash_: str, **options: Any) -> ModelApproval:
+    """`options` as `model_approval`'s."""
+    return model_approval(hash_, justification=JUSTIFICATION, **options)
 
 
 class World:
     """One GovernedModel as stored in the cluster, and the objects that name it."""
 
     def __init__(self) -> None:
-        self.body: dict[str, Any] = {
-            "apiVersion": constants.API_VERSION,
-            "kind": "GovernedModel",
-            "metadata": metadata(NAME, T0, constants.AUTHOR_ANNOTATION, "alice"),
-            "spec": model_spec(),
-        }
+        # A complete spec as the API server stores it (defaults applied).
+        self.body: dict[str, Any] = governed_model_body(model_spec(dataset_digest=True))
         self.assessments: list[RiskAssessment] = []
         self.approvals: list[ModelApproval] = []
         self.patches: list[dict[str, Any] | None] = []
