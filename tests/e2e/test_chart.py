@@ -64,7 +64,18 @@ class Release:
 
 
 @pytest.fixture(scope="module")
-def helm(kubeconfig: Path) -> Helm:
+def helm(kube: Kube, kubeconfig: Path) -> Helm:
+    """helm, with the chart's CRDs (kopf's peering CRD too) applied as an upgrade would:
+    `helm template` leaves crds/ out, and the tests below may run before any install."""
+    crds = Path(__file__).resolve().parents[2] / "charts" / "aigov" / "crds"
+    kube.run("apply", "--server-side", "--force-conflicts", "-f", str(crds), check=True)
+    kube.run(
+        "wait",
+        "--for=condition=Established",
+        "crd/clusterkopfpeerings.kopf.dev",
+        "--timeout=60s",
+        check=True,
+    )
     return Helm.find(kubeconfig)
 
 
