@@ -617,3 +617,12 @@ def test_names_fit_the_release(render: Render) -> None:
     }
     for hook in _webhooks(objects):
         assert hook["clientConfig"]["service"]["namespace"] == "other"
+
+
+def test_a_stopping_replica_keeps_answering_while_it_leaves_the_service(render: Render) -> None:
+    """No admission request already routed to a stopping pod goes unanswered in a rollout."""
+    container = _container(render({}))
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    grace = one(render({}), "Deployment")["spec"]["template"]["spec"]
+    assert grace["terminationGracePeriodSeconds"] > 5
+    assert "lifecycle" not in _container(render({"operator": {"preStopSleepSeconds": 0}}))
