@@ -108,6 +108,13 @@ class Settings:
     log_level: str = "INFO"
     """Python log level name (AIGOV_LOG_LEVEL)."""
 
+    stop_workloads: bool = False
+    """When a model may no longer run, also bring its running workloads to a safe state
+    (AIGOV_STOP_WORKLOADS): scale Deployments, StatefulSets and ReplicaSets to 0 (the count
+    before is kept in annotation aigov.io/replicas-before-stop) and suspend Jobs and CronJobs.
+    Off by default: flagging and refusing new pods is the default reaction (EU AI Act Art. 14
+    'stop' on demand; Art. 26(5) suspension)."""
+
     placement_required_for: tuple[str, ...] = ("high",)
     """Risk classes whose models must name an existing PlacementPolicy
     (AIGOV_PLACEMENT_REQUIRED_FOR, comma-separated: minimal, limited, high, prohibited)."""
@@ -153,6 +160,7 @@ class Settings:
                 "AIGOV_HEALTH_PORT", e.get("AIGOV_HEALTH_PORT", str(d.health_port)), 0, 65535
             ),
             log_level=e.get("AIGOV_LOG_LEVEL", d.log_level).upper(),
+            stop_workloads=_bool("AIGOV_STOP_WORKLOADS", e.get("AIGOV_STOP_WORKLOADS", "")),
             placement_required_for=_risk_classes(
                 e.get("AIGOV_PLACEMENT_REQUIRED_FOR", ",".join(d.placement_required_for))
             ),

@@ -453,3 +453,37 @@ def test_expiry_is_noticed_on_time(kube: Kube, ns: str) -> None:
     expired = [h for h in _status(kube, ns, "brief")["history"] if h["event"] == "Expired"]
     noticed = dt.datetime.fromisoformat(expired[0]["time"].replace("Z", "+00:00"))
     assert noticed - until < dt.timedelta(seconds=3), "noticed by the timer, not a resync"
+
+
+def test_stop_on_loss_brings_running_workloads_to_a_safe_state(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    ns = kube.namespace(f"stop-{unique}", mode="enforce")
+    governed.bind_personas(kube, ns)
+    # An admin opts the namespace in (the namespace guard protects this label too).
+    result = kube.run("label", "namespace", ns, "aigov.io/stop-on-loss=true", user=ALICE)
+    assert not result.ok
+    assert "ModeChangeForbidden" in result.stderr or "forbidden" in result.stderr.lower()
+    assert kube.run("label", "namespace", ns, "aigov.io/stop-on-loss=true").ok
+    spec = governed.govern(kube, ns, "halted")
+    assert _deploy(kube, ns, "halted", "halted", replicas=2).ok
+    _running(kube, ns, "halted", 2)
+    revoke = governed.approval("halted-revoke", ns, "halted", spec, decision="revoke")
+    assert kube.apply(revoke, user=CAROL).ok
+
+    def stopped() -> bool:
+        deployment = kube.get("deployment", "halted", ns)
+        annotations = deployment["metadata"].get("annotations") or {}
+        return (
+            deployment["spec"]["replicas"] == 0
+            and annotations.get("aigov.io/replicas-before-stop") == "2"
+            and annotations.get("aigov.io/flagged") == "Revoked"
+        )
+
+    kube.wait_for(stopped, "the Deployment scaled to 0 and flagged", 30)
+    kube.wait_for(lambda: not kube.list("pods", ns, "app=halted"), "its pods gone", 60)
+    kube.wait_for(
+        lambda: any(e["reason"] == "AigovStopped" for e in kube.list("events", ns)),
+        "an AigovStopped Event",
+        30,
+    )

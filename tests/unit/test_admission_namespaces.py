@@ -173,3 +173,17 @@ def test_create_without_a_mode_by_a_non_admin_is_allowed() -> None:
 def test_odd_label_shapes_count_as_no_mode(labels: Any) -> None:
     outcome = judge(request(TENANT, namespace(labels), namespace({})), ADMINS)
     assert outcome.allowed is True
+
+
+def test_stop_on_loss_is_guarded_like_the_mode() -> None:
+    old = namespace({"aigov.io/mode": "enforce"})
+    new = namespace({"aigov.io/mode": "enforce", "aigov.io/stop-on-loss": "true"})
+    refused = judge(request(TENANT, new, old), ADMINS)
+    assert refused.allowed is False
+    assert [v.path for v in refused.decision.violations] == [
+        "metadata.labels[aigov.io/stop-on-loss]"
+    ]
+    assert judge(request(ADMIN, new, old), ADMINS).allowed is True
+    bad = namespace({"aigov.io/stop-on-loss": "yes"})
+    invalid = judge(request(ADMIN, bad, old), ADMINS)
+    assert [v.code for v in invalid.decision.violations] == [Reason.INVALID_MODE]

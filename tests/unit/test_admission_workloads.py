@@ -253,3 +253,20 @@ def test_label_change_is_judged() -> None:
     assert judged(request(new, "UPDATE", old=old), Mode.ENFORCE).decision.codes == (
         Reason.UNGOVERNED_WORKLOAD,
     )
+
+
+def test_suspending_a_job_is_not_judged_but_resuming_is() -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "ns"},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "suspend": False,
+            "jobTemplate": {"spec": {"template": {"spec": {"containers": [GPU]}}}},
+        },
+    }
+    suspended = json.loads(json.dumps(job))
+    suspended["spec"]["suspend"] = True
+    assert needs_judging(request(suspended, "UPDATE", old=job)) is False
+    assert needs_judging(request(job, "UPDATE", old=suspended)) is True

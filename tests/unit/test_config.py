@@ -177,3 +177,8 @@ def test_peering_priority_bounds(value: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"AIGOV_PEERING_PRIORITY": value})
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False), ("", False)])
+def test_stop_workloads(value: str, expected: bool) -> None:
+    assert Settings.from_env({"AIGOV_STOP_WORKLOADS": value}).stop_workloads is expected

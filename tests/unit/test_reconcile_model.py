@@ -433,3 +433,65 @@ def test_a_missing_placement_policy_blocks_a_high_risk_model() -> None:
     )
     assert ready(done.desired).reason == "PolicyNotFound"
     assert done.flags == (deployment_flag(None, "PolicyNotFound"),)
+
+
+def _stopping_world() -> World:
+    objects = running_deployment("gpu-h200-1")
+    objects[0]["spec"] = {"replicas": 3}
+    cron = owned("CronJob", "fraud-nightly", None)
+    cron["spec"] = {"schedule": "0 3 * * *", "suspend": False}
+    world = World([*objects, cron])
+    world.assessments.append(assessment_body(world.hash, "fraud-ra", T0))
+    world.approvals.append(approval_body(world.hash, "fraud-ma", T0, "approve"))
+    return world
+
+
+def test_a_lost_model_stops_its_workloads_only_when_configured() -> None:
+    world = _stopping_world()
+    t2 = T1 + timedelta(days=1)
+    world.approvals.append(approval_body(world.hash, "fraud-revoke", t2, "revoke"))
+    assert world.compute(t2).stops == ()  # default: flag only
+    done = model_pass(
+        GovernedModel.from_body(copy.deepcopy(world.body)),
+        [RiskAssessment.from_body(b) for b in world.assessments],
+        [ModelApproval.from_body(b) for b in world.approvals],
+        objects=copy.deepcopy(world.objects),
+        placement=world.placement,
+        now=t2,
+        stop_workloads=True,
+    )
+    patches = {(f.kind, f.name): f.stop_patch() for f in done.stops}
+    assert patches == {
+        ("CronJob", "fraud-nightly"): {"spec": {"suspend": True}},
+        ("Deployment", "fraud-api"): {
+            "metadata": {"annotations": {"aigov.io/replicas-before-stop": "3"}},
+            "spec": {"replicas": 0},
+        },
+    }
+
+
+def test_an_approved_model_stops_nothing_and_a_stopped_workload_is_not_stopped_again() -> None:
+    world = _stopping_world()
+    approved = model_pass(
+        GovernedModel.from_body(copy.deepcopy(world.body)),
+        [RiskAssessment.from_body(b) for b in world.assessments],
+        [ModelApproval.from_body(b) for b in world.approvals],
+        objects=copy.deepcopy(world.objects),
+        placement=world.placement,
+        now=T1,
+        stop_workloads=True,
+    )
+    assert approved.stops == ()
+    world.objects[0]["spec"]["replicas"] = 0
+    world.objects[-1]["spec"]["suspend"] = True
+    world.approvals.append(approval_body(world.hash, "fraud-revoke", T1, "revoke"))
+    stopped = model_pass(
+        GovernedModel.from_body(copy.deepcopy(world.body)),
+        [RiskAssessment.from_body(b) for b in world.assessments],
+        [ModelApproval.from_body(b) for b in world.approvals],
+        objects=copy.deepcopy(world.objects),
+        placement=world.placement,
+        now=T1 + timedelta(seconds=1),
+        stop_workloads=True,
+    )
+    assert stopped.stops == ()

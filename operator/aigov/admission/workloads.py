@@ -3,8 +3,8 @@
 Updates are judged like creates, with two exceptions that cannot make anything run that was
 not judged before: an update that changes neither the spec nor the labels (metadata such as
 annotations and finalizers only: how the operator flags a workload, how controllers adopt
-it), and a scale-down. Without them a revoked model's Deployment could not even be scaled to
-zero or flagged.
+it), and a stop (fewer replicas, a Job or CronJob suspended). Without them a revoked model's
+Deployment could not even be scaled to zero or flagged.
 """
 
 from __future__ import annotations
@@ -35,27 +35,44 @@ def _replicas(obj: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def _without_replicas(obj: Mapping[str, Any]) -> tuple[Any, Any]:
+_STOPPING_FIELDS = ("replicas", "suspend")
+"""Spec fields an update may lower without being judged: fewer replicas, a suspended job."""
+
+
+def _suspended(obj: Mapping[str, Any]) -> bool:
     spec = obj.get("spec")
-    spec = {k: v for k, v in spec.items() if k != "replicas"} if isinstance(spec, Mapping) else spec
+    return isinstance(spec, Mapping) and spec.get("suspend") is True
+
+
+def _without_stopping_fields(obj: Mapping[str, Any]) -> tuple[Any, Any]:
+    spec = obj.get("spec")
+    if isinstance(spec, Mapping):
+        spec = {k: v for k, v in spec.items() if k not in _STOPPING_FIELDS}
     meta = obj.get("metadata")
     labels = meta.get("labels") if isinstance(meta, Mapping) else None
     return spec, labels
 
 
 def needs_judging(request: AdmissionRequest) -> bool:
-    """CREATE always; UPDATE unless it only touches metadata or lowers replicas."""
+    """CREATE always; UPDATE unless it only touches metadata or stops things.
+
+    Stopping is lowering replicas or suspending a Job/CronJob: how people (and aigov, when
+    configured to) bring a workload of a model that lost approval to a safe state.
+    Resuming or scaling up is judged.
+    """
     if request.operation == "CREATE":
         return True
     if request.operation != "UPDATE":
         return False
+    new, old = request.object, request.old_object
     if request.subresource == "scale":
-        return _replicas(request.object) > _replicas(request.old_object)
+        return _replicas(new) > _replicas(old)
     if request.subresource:  # ephemeralcontainers: new containers, always judged
         return True
-    if _without_replicas(request.object) != _without_replicas(request.old_object):
+    if _without_stopping_fields(new) != _without_stopping_fields(old):
         return True
-    return _replicas(request.object) > _replicas(request.old_object)
+    resumed = _suspended(old) and not _suspended(new)
+    return resumed or _replicas(new) > _replicas(old)
 
 
 def evaluate(

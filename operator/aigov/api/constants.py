@@ -19,6 +19,9 @@ PLACEMENT_POLICIES: Final = "placementpolicies"
 # Labels.
 MODE_LABEL: Final = f"{GROUP}/mode"
 """Namespace label that opts a namespace into governance: enforce | warn | audit."""
+STOP_LABEL: Final = f"{GROUP}/stop-on-loss"
+"""Namespace label: "true" brings running workloads of a model that may no longer run to a
+safe state (scaled to zero, suspended), besides flagging them."""
 MODEL_LABEL: Final = f"{GROUP}/model"
 """Workload label naming its GovernedModel (same namespace), on the object and its template."""
 

@@ -13,7 +13,7 @@ import kopf
 
 from aigov import logs
 from aigov.api.base import InvalidResource
-from aigov.api.constants import GROUP, MODE_LABEL, VERSION
+from aigov.api.constants import GROUP, MODE_LABEL, STOP_LABEL, VERSION
 from aigov.api.enums import RiskClass
 from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
 from aigov.handlers.runtime import Runtime
@@ -29,6 +29,12 @@ log = logs.get("aigov.indexes")
 def namespace_modes(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[str, str | None]:
     """namespace -> its aigov.io/mode label (None when unlabelled)."""
     return {name: labels.get(MODE_LABEL)}
+
+
+@kopf.index("namespaces")
+def namespace_stops(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[str, bool]:
+    """namespace -> whether aigov.io/stop-on-loss=true: stop workloads of lost models."""
+    return {name: labels.get(STOP_LABEL) == "true"}
 
 
 @kopf.index(GROUP, VERSION, "governedmodels")

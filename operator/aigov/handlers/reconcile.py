@@ -71,6 +71,34 @@ async def _write_flags(flags: tuple[Flag, ...]) -> None:
         )
 
 
+async def _stop(flags: tuple[Flag, ...]) -> None:
+    """Bring flagged workloads to a safe state (AIGOV_STOP_WORKLOADS)."""
+    for flag in flags:
+        patch = flag.stop_patch()
+        if patch is None:
+            continue
+        await kube.merge_patch(flag.kind, flag.namespace, flag.name, patch)
+        kube.post_event(
+            {
+                "apiVersion": flag.api_version,
+                "kind": flag.kind,
+                "namespace": flag.namespace,
+                "name": flag.name,
+                "uid": flag.uid,
+            },
+            "Warning",
+            "AigovStopped",
+            f"aigov stopped this workload: its model may no longer run ({flag.reason})",
+        )
+        log.info(
+            "workload stopped",
+            kind=flag.kind,
+            namespace=flag.namespace,
+            name=flag.name,
+            reason=flag.reason,
+        )
+
+
 async def _reconcile(
     namespace: str, name: str, indices: Mapping[str, Any], settings: Settings
 ) -> float:
@@ -87,13 +115,23 @@ async def _reconcile(
     objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
     now = dt.datetime.now(dt.UTC)
     ctx = indexes.placement_context(indices, settings.placement_required_for)
-    done = model_pass(model, ev.assessments, ev.approvals, objects=objects, placement=ctx, now=now)
+    done = model_pass(
+        model,
+        ev.assessments,
+        ev.approvals,
+        objects=objects,
+        placement=ctx,
+        now=now,
+        stop_workloads=settings.stop_workloads
+        or any(indices["namespace_stops"].get(namespace, [])),
+    )
     if done.status_patch is not None:
         await kube.merge_patch("GovernedModel", namespace, name, done.status_patch, "status")
         log.info("status written", namespace=namespace, name=name, phase=done.desired.phase)
     for kind, obj_name, patch in done.binding_patches:
         await kube.merge_patch(kind, namespace, obj_name, patch, "status")
     await _write_flags(done.flags)
+    await _stop(done.stops)
     # A little past the expiry, so the pass that wakes up sees it expired.
     due = done.due_in + 0.05 if done.due_in is not None else RESYNC_SECONDS
     return min(RESYNC_SECONDS, due)

@@ -28,6 +28,8 @@ class Pass:
     """Only the flags to write or remove."""
     due_in: float | None
     """Seconds until the model's standing changes by the clock alone, if ever."""
+    stops: tuple[Flag, ...] = ()
+    """Flagged workloads still running, to bring to a safe state (when configured)."""
 
 
 def flag_reason(status: GovernedModelStatus) -> str | None:
@@ -46,6 +48,7 @@ def model_pass(
     objects: Iterable[Mapping[str, Any]],
     placement: PlacementContext,
     now: dt.datetime,
+    stop_workloads: bool = False,
 ) -> Pass:
     """Decide everything the reconciler writes for `model` at `now`."""
     resolution = resolve(model, placement)
@@ -77,5 +80,6 @@ def model_pass(
         status_patch=status_patch(model.status, desired),
         binding_patches=bindings,
         flags=tuple(flag_changes(flags)),
+        stops=tuple(f for f in flags if f.stop_patch() is not None) if stop_workloads else (),
         due_in=None if moment is None else max(0.0, (moment - now).total_seconds()),
     )

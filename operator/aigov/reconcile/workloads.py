@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aigov.api.constants import FLAGGED_ANNOTATION
+from aigov.api.constants import FLAGGED_ANNOTATION, GROUP
 from aigov.api.models import WorkloadRef
 
 TOP_LEVEL_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "InferenceService")
 """Kinds a person applies; ReplicaSets and Pods they own are reported under them."""
 
+
+REPLICAS_BEFORE_STOP = f"{GROUP}/replicas-before-stop"
+"""Replicas a workload had when aigov scaled it to zero (AIGOV_STOP_WORKLOADS)."""
 
 PLACEMENT_FLAG = "PlacementViolation"
 """Flag of a workload with a pod on a node outside its model's pools."""
@@ -34,10 +37,28 @@ class Flag:
     uid: str
     current: str | None
     reason: str | None
+    running: bool = False
+    """Whether the object still asks for pods: replicas above 0, or a Job/CronJob not
+    suspended. Bare Pods and InferenceServices count as not stoppable (False)."""
+    replicas: int | None = None
 
     @property
     def changed(self) -> bool:
         return self.current != self.reason
+
+    def stop_patch(self) -> dict[str, Any] | None:
+        """The merge patch that brings this flagged workload to a safe state, if it runs.
+
+        Scaled objects go to 0 replicas (the count before is kept in an annotation, for the
+        person who restores it once the model is approved again); Jobs and CronJobs are
+        suspended. Never applied to an unflagged workload.
+        """
+        if self.reason is None or not self.running:
+            return None
+        if self.kind in {"Job", "CronJob"}:
+            return {"spec": {"suspend": True}}
+        annotations = {REPLICAS_BEFORE_STOP: str(self.replicas)}
+        return {"metadata": {"annotations": annotations}, "spec": {"replicas": 0}}
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -123,9 +144,32 @@ def workload_refs(
                 uid=str(meta.get("uid")),
                 current=current if isinstance(current, str) else None,
                 reason=reason,
+                running=_running(obj),
+                replicas=_spec_replicas(obj),
             )
         )
     return refs, flags
+
+
+_SCALED = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
+
+
+def _spec_replicas(obj: Mapping[str, Any]) -> int | None:
+    spec = obj.get("spec")
+    if obj.get("kind") not in _SCALED or not isinstance(spec, Mapping):
+        return None
+    value = spec.get("replicas", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _running(obj: Mapping[str, Any]) -> bool:
+    spec = obj.get("spec")
+    if not isinstance(spec, Mapping):
+        return False
+    if obj.get("kind") in {"Job", "CronJob"}:
+        return spec.get("suspend") is not True
+    replicas = _spec_replicas(obj)
+    return replicas is not None and replicas > 0
 
 
 def flag_changes(flags: Sequence[Flag]) -> list[Flag]:
