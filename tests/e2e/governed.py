@@ -50,26 +50,23 @@ _ML_ENGINEER = {
 }
 
 
+def role_binding(namespace: str, user: str, role: str) -> dict[str, Any]:
+    """A RoleBinding of ClusterRole `role` to `user` in `namespace`."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": f"{user}-{role}", "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }
+
+
 def bind_personas(kube: Kube, namespace: str) -> None:
     """RoleBindings giving alice, mallory, bob and carol their duties in `namespace`."""
     kube.apply(_ML_ENGINEER)
     for user, roles in _BINDINGS.items():
         for role in roles:
-            kube.apply(
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": f"{user}-{role}", "namespace": namespace},
-                    "roleRef": {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "ClusterRole",
-                        "name": role,
-                    },
-                    "subjects": [
-                        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}
-                    ],
-                }
-            )
+            kube.apply(role_binding(namespace, user, role))
 
 
 def model_spec(**overrides: Any) -> dict[str, Any]:

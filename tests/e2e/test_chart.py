@@ -242,21 +242,7 @@ def _bind_chart_personas(kube: Kube, release: Release, namespace: str) -> None:
         ("bob", f"{release.name}-risk-assessor"),
         ("carol", f"{release.name}-approver"),
     ):
-        result = kube.apply(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": f"{user}-{role}", "namespace": namespace},
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": role,
-                },
-                "subjects": [
-                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}
-                ],
-            }
-        )
+        result = kube.apply(governed.role_binding(namespace, user, role))
         assert result.ok, result.stderr
 
 

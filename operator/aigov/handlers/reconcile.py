@@ -50,13 +50,7 @@ async def _write_flags(flags: tuple[Flag, ...]) -> None:
         )
         if flag.reason is not None:
             kube.post_event(
-                {
-                    "apiVersion": flag.api_version,
-                    "kind": flag.kind,
-                    "namespace": flag.namespace,
-                    "name": flag.name,
-                    "uid": flag.uid,
-                },
+                flag.involved,
                 "Warning",
                 "AigovFlagged",
                 f"aigov: this workload's model may no longer run ({flag.reason}); "
@@ -79,13 +73,7 @@ async def _stop(flags: tuple[Flag, ...]) -> None:
             continue
         await kube.merge_patch(flag.kind, flag.namespace, flag.name, patch)
         kube.post_event(
-            {
-                "apiVersion": flag.api_version,
-                "kind": flag.kind,
-                "namespace": flag.namespace,
-                "name": flag.name,
-                "uid": flag.uid,
-            },
+            flag.involved,
             "Warning",
             "AigovStopped",
             f"aigov stopped this workload: its model may no longer run ({flag.reason})",

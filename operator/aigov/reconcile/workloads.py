@@ -46,6 +46,17 @@ class Flag:
     def changed(self) -> bool:
         return self.current != self.reason
 
+    @property
+    def involved(self) -> dict[str, str]:
+        """The object reference of an Event about this workload."""
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "uid": self.uid,
+        }
+
     def stop_patch(self) -> dict[str, Any] | None:
         """The merge patch that brings this flagged workload to a safe state, if it runs.
 
