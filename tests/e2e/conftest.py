@@ -34,6 +34,15 @@ def kubeconfig() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def audit_log(kubeconfig: Path) -> Path:
+    """The API server's audit log. Only the local control plane's is readable here; against
+    an existing cluster the tests that read it are deselected, not silently passed."""
+    if os.environ.get("USE_EXISTING_CLUSTER", "").lower() == "true":
+        pytest.fail("the audit log of an existing cluster is not readable: deselect with -k")
+    return Cluster().logs / "audit.log"
+
+
+@pytest.fixture(scope="session")
 def kube(kubeconfig: Path) -> Iterator[Kube]:
     client = Kube(binaries.find("kubectl"), kubeconfig)
     for path in ("crds", "tests/e2e/manifests/kserve-inferenceservice-crd.yaml", "config/rbac"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,6 +194,26 @@ def test_audit_mode_admits_and_records_evidence(
         return any(e["reason"] == "AigovAudit" for e in events)
 
     kube.wait_for(event, "an AigovAudit Event", 30)
+
+
+def test_audit_mode_annotates_the_api_servers_audit_log(
+    kube: Kube, operator: Operator, unique: str, audit_log: Path
+) -> None:
+    ns = kube.namespace(f"audit-log-{unique}", mode="audit")
+    assert kube.apply(manifests.deployment("llm", ns, gpus=1)).ok
+
+    def annotated() -> list[dict[str, Any]]:
+        found = []
+        for line in audit_log.read_text().splitlines():
+            if ns in line and "workloads.aigov.io/violations" in line:
+                found.append(json.loads(line))
+        return found
+
+    kube.wait_for(lambda: bool(annotated()), "the admission audit annotation in the audit log")
+    entry = annotated()[0]
+    (violation,) = json.loads(entry["annotations"]["workloads.aigov.io/violations"])
+    assert violation["code"] == "UngovernedWorkload"
+    assert entry["objectRef"]["resource"] == "deployments"
 
 
 def test_dry_run_gets_the_same_verdict(kube: Kube, ns: str) -> None:
