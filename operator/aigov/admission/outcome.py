@@ -33,8 +33,6 @@ class Outcome:
     @property
     def verdict(self) -> str:
         """`allowed`, `refused`, `warned` or `audited`: the decision log's one word."""
-        if self.decision.allowed:
+        if self.decision.allowed or self.mode is None:
             return "allowed"
-        return {Mode.ENFORCE: "refused", Mode.WARN: "warned", Mode.AUDIT: "audited"}.get(
-            self.mode or Mode.AUDIT, "allowed"
-        )
+        return {Mode.ENFORCE: "refused", Mode.WARN: "warned", Mode.AUDIT: "audited"}[self.mode]
