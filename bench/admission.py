@@ -206,9 +206,10 @@ def _rss_mib(pid: int) -> float:
 
 def through_apiserver(kube: Kube, requests: int, concurrency: int) -> dict[str, Any]:
     """Dry-run Pod creates, governed vs baseline namespace, same run."""
-    api_client = config.new_client_from_config(str(kube.kubeconfig))
+    api_client = config.new_client_from_config(str(kube.kubeconfig))  # type: ignore[no-untyped-call]
     api_client.configuration.connection_pool_maxsize = concurrency * 2
-    core = client.CoreV1Api(api_client)
+    # The client accepts plain dicts; typed as Any because its models are not our API.
+    core: Any = client.CoreV1Api(api_client)
     results: dict[str, Any] = {}
     for label, ns, model in (("baseline", NS_BASELINE, None), ("governed", NS_GOVERNED, "scorer")):
         body = _pod(ns, model)
@@ -246,17 +247,17 @@ def _setup(kube: Kube) -> None:
     )
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS_BASELINE}})
     kube.apply(_policy())
-    for user, role in (("bench-bob", "aigov-risk-assessor"), ("bench-carol", "aigov-approver")):
+    for who, role in (("bench-bob", "aigov-risk-assessor"), ("bench-carol", "aigov-approver")):
         kube.run(
             "create",
             "rolebinding",
-            f"{user}-{role}",
+            f"{who}-{role}",
             f"--clusterrole={role}",
-            f"--user={user}",
+            f"--user={who}",
             "-n",
             NS_GOVERNED,
         )
-    docs = (
+    docs: tuple[tuple[str, str, dict[str, Any], User | None], ...] = (
         ("GovernedModel", "scorer", spec, None),
         (
             "RiskAssessment",
