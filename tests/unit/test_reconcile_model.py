@@ -151,7 +151,7 @@ class World:
     def hash(self) -> str:
         return spec_hash(self.body["spec"])
 
-    def compute(self, now: datetime) -> Pass:
+    def compute(self, now: datetime, *, stop_workloads: bool = False) -> Pass:
         return model_pass(
             GovernedModel.from_body(copy.deepcopy(self.body)),
             [RiskAssessment.from_body(b) for b in self.assessments],
@@ -159,6 +159,7 @@ class World:
             objects=copy.deepcopy(self.objects),
             placement=self.placement,
             now=now,
+            stop_workloads=stop_workloads,
         )
 
     def run(self, now: datetime) -> Pass:
@@ -451,15 +452,7 @@ def test_a_lost_model_stops_its_workloads_only_when_configured() -> None:
     t2 = T1 + timedelta(days=1)
     world.approvals.append(approval_body(world.hash, "fraud-revoke", t2, "revoke"))
     assert world.compute(t2).stops == ()  # default: flag only
-    done = model_pass(
-        GovernedModel.from_body(copy.deepcopy(world.body)),
-        [RiskAssessment.from_body(b) for b in world.assessments],
-        [ModelApproval.from_body(b) for b in world.approvals],
-        objects=copy.deepcopy(world.objects),
-        placement=world.placement,
-        now=t2,
-        stop_workloads=True,
-    )
+    done = world.compute(t2, stop_workloads=True)
     patches = {(f.kind, f.name): f.stop_patch() for f in done.stops}
     assert patches == {
         ("CronJob", "fraud-nightly"): {"spec": {"suspend": True}},
@@ -472,26 +465,8 @@ def test_a_lost_model_stops_its_workloads_only_when_configured() -> None:
 
 def test_an_approved_model_stops_nothing_and_a_stopped_workload_is_not_stopped_again() -> None:
     world = _stopping_world()
-    approved = model_pass(
-        GovernedModel.from_body(copy.deepcopy(world.body)),
-        [RiskAssessment.from_body(b) for b in world.assessments],
-        [ModelApproval.from_body(b) for b in world.approvals],
-        objects=copy.deepcopy(world.objects),
-        placement=world.placement,
-        now=T1,
-        stop_workloads=True,
-    )
-    assert approved.stops == ()
+    assert world.compute(T1, stop_workloads=True).stops == ()
     world.objects[0]["spec"]["replicas"] = 0
     world.objects[-1]["spec"]["suspend"] = True
     world.approvals.append(approval_body(world.hash, "fraud-revoke", T1, "revoke"))
-    stopped = model_pass(
-        GovernedModel.from_body(copy.deepcopy(world.body)),
-        [RiskAssessment.from_body(b) for b in world.assessments],
-        [ModelApproval.from_body(b) for b in world.approvals],
-        objects=copy.deepcopy(world.objects),
-        placement=world.placement,
-        now=T1 + timedelta(seconds=1),
-        stop_workloads=True,
-    )
-    assert stopped.stops == ()
+    assert world.compute(T1 + timedelta(seconds=1), stop_workloads=True).stops == ()
