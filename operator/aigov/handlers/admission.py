@@ -24,6 +24,8 @@ from aigov.api.models import GovernedModel
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import current
+from aigov.policy.inject import Injection
+from aigov.policy.placement import PlacementContext
 from aigov.policy.workload import Workload, parse_workload
 
 log = logs.get("aigov.decision")
@@ -115,7 +117,10 @@ def _runtime(memo: Any) -> Runtime:
 
 
 async def _judge_workload(
-    kwargs: Mapping[str, Any], runtime: Runtime, request: AdmissionRequest | None = None
+    kwargs: Mapping[str, Any],
+    runtime: Runtime,
+    request: AdmissionRequest | None = None,
+    placement_ctx: PlacementContext | None = None,
 ) -> tuple[AdmissionRequest, Outcome]:
     request = request or current().request
     mode = await _mode(request.namespace, kwargs["namespace_modes"])
@@ -132,19 +137,20 @@ async def _judge_workload(
         return indexes.evidence(kwargs, namespace, name)
 
     now = dt.datetime.now(dt.UTC)
-    placement = indexes.placement_context(kwargs, runtime.settings.placement_required_for)
+    placement = placement_ctx or indexes.placement_context(
+        kwargs, runtime.settings.placement_required_for
+    )
     outcome = workloads.judge(request, mode, lookup, now, parent=parent, placement=placement)
     return request, outcome
 
 
 def _injections(
-    kwargs: Mapping[str, Any], runtime: Runtime, request: AdmissionRequest
-) -> list[Any]:
+    kwargs: Mapping[str, Any], request: AdmissionRequest, ctx: PlacementContext
+) -> list[Injection]:
     model_name = parse_workload(request.object).model if not request.subresource else None
     if model_name is None:
         return []
     model = indexes.evidence(kwargs, request.namespace, model_name).model
-    ctx = indexes.placement_context(kwargs, runtime.settings.placement_required_for)
     return placement.injections(request, model, ctx)
 
 
@@ -193,14 +199,15 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
         mode = await _mode(request.namespace, kwargs["namespace_modes"])
         if mode is None:
             return
-        found = _injections(kwargs, runtime, request)
+        ctx = indexes.placement_context(kwargs, runtime.settings.placement_required_for)
+        found = _injections(kwargs, request, ctx)
         if found:
             _merge(patch, placement.merge_patch(found))
             request = dataclasses.replace(request, object=placement.applied(request.object, found))
         annotations = (request.object.get("metadata") or {}).get("annotations") or {}
         if mode is not Mode.AUDIT and VIOLATIONS_ANNOTATION not in annotations:
             return  # nothing to record: the validating webhook does the judging
-        request, outcome = await _judge_workload(kwargs, runtime, request)
+        request, outcome = await _judge_workload(kwargs, runtime, request, ctx)
         if outcome.mode is None:
             return
         if outcome.mode is Mode.AUDIT and not outcome.decision.allowed:
