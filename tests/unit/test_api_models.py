@@ -530,10 +530,26 @@ class TestCrdMetadata:
         [
             (
                 "GovernedModel",
-                ["Model", "Version", "Risk", "Phase", "Approved", "Ready", "Reason", "Age"],
+                [
+                    "Model",
+                    "Version",
+                    "Risk",
+                    "Phase",
+                    "Approved",
+                    "Ready",
+                    "Reason",
+                    "Authors",
+                    "Assessor",
+                    "Approver",
+                    "Signed By",
+                    "Age",
+                ],
             ),
-            ("RiskAssessment", ["Model", "Level", "Valid Until", "Phase", "Assessor", "Age"]),
-            ("ModelApproval", ["Model", "Decision", "Approver", "Phase", "Age"]),
+            (
+                "RiskAssessment",
+                ["Model", "Level", "Valid Until", "Phase", "Assessor", "Signed By", "Age"],
+            ),
+            ("ModelApproval", ["Model", "Decision", "Approver", "Phase", "Signed By", "Age"]),
             ("PlacementPolicy", ["Mode", "Max GPUs", "Exclusive", "Age"]),
         ],
     )

@@ -386,13 +386,23 @@ def test_an_approval_of_a_changed_spec_says_the_spec_has_changed_since() -> None
     )
 
 
-def test_a_stale_revocation_is_named_as_such() -> None:
-    ev = evidence(approvals=(approval("fraud-revoke", hash_=OLD, decision="revoke"),))
+def test_a_stale_approval_is_named_as_such() -> None:
+    ev = evidence(approvals=(approval("fraud-old", hash_=OLD),))
     (violation,) = judge(deployment(), ev).violations
     assert violation.message.endswith(
-        f"; ModelApproval 'fraud-revoke' (revoke) named spec hash {OLD[:12]}..., "
+        f"; ModelApproval 'fraud-old' (approve) named spec hash {OLD[:12]}..., "
         "but the spec has changed since"
     )
+
+
+def test_a_revocation_of_another_spec_hash_stays_in_force() -> None:
+    """Issue 9: approve H1, revoke H2, restore H1: the old approval does not come back."""
+    ev = evidence(approvals=(approval("fraud-revoke", hash_=OLD, decision="revoke"),))
+    (violation,) = judge(deployment(), ev).violations
+    assert violation.code is Reason.NOT_APPROVED
+    assert "revoked GovernedModel" in violation.message
+    assert f"decided on spec hash {OLD[:12]}..." in violation.message
+    assert "voids every approval made before it, for every spec hash" in violation.message
 
 
 # ModelRetired, deprecation ----------------------------------------------------------------

@@ -235,10 +235,10 @@ def test_decisions_that_do_not_name_this_model_here_are_ignored(revoke: ModelApp
     assert st.may_run
 
 
-def test_decisions_of_an_older_spec_are_stale() -> None:
+def test_approvals_of_an_older_spec_are_stale() -> None:
     decisions = [
         approval("ma-old-2", hash_=OLD, created=T0 + timedelta(days=2)),
-        approval("ma-old-1", hash_=OLD, created=T0 + timedelta(days=1), decision="reject"),
+        approval("ma-old-1", hash_=OLD, created=T0 + timedelta(days=1)),
         approval("ma-other-ns", hash_=OLD, namespace="other"),
     ]
     st = standing(model(), [assessment()], decisions, T0 + timedelta(days=3))
@@ -247,6 +247,75 @@ def test_decisions_of_an_older_spec_are_stale() -> None:
     assert st.phase is Phase.PENDING_APPROVAL
     assert not st.may_run
     assert st.duty_problems == ()
+
+
+@pytest.mark.parametrize("verdict", ["reject", "revoke"])
+def test_a_veto_of_any_spec_hash_voids_every_earlier_approval(verdict: str) -> None:
+    """Issue 9: approve H1, change to H2, veto H2, restore H1: H1's approval stays void."""
+    decisions = [
+        approval("ma-h1", created=T0),
+        approval("ma-h2-veto", hash_=OLD, created=T0 + timedelta(days=1), decision=verdict),
+    ]
+    st = standing(model(), [assessment()], decisions, T0 + timedelta(days=2))
+    assert st.decision is not None
+    assert st.decision.metadata.name == "ma-h2-veto"
+    assert st.veto_of_other_spec
+    assert st.phase is Phase.REJECTED
+    assert not st.may_run
+
+
+def test_an_approval_made_after_a_veto_counts_again() -> None:
+    decisions = [
+        approval("ma-h2-veto", hash_=OLD, created=T0, decision="revoke"),
+        approval("ma-h1-new", created=T0 + timedelta(days=1)),
+    ]
+    st = standing(model(), [assessment()], decisions, T0 + timedelta(days=2))
+    assert st.decision is not None
+    assert st.decision.metadata.name == "ma-h1-new"
+    assert st.may_run
+
+
+def test_a_re_applied_signed_approval_keeps_its_signing_time() -> None:
+    """A signed approval deleted and re-created after a revocation keeps the moment its
+    signer decided (aigov.io/signed-at), so the revocation still voids it."""
+    signed = approval("ma-signed", created=T0 + timedelta(days=2))
+    signed = signed.model_copy(
+        update={
+            "metadata": signed.metadata.model_copy(
+                update={
+                    "annotations": {
+                        **signed.metadata.annotations,
+                        "aigov.io/signed-at": T0.isoformat(),
+                    }
+                }
+            )
+        }
+    )
+    decisions = [approval("ma-revoke", created=T0 + timedelta(days=1), decision="revoke"), signed]
+    st = standing(model(), [assessment()], decisions, T0 + timedelta(days=3))
+    assert st.decision is not None
+    assert st.decision.metadata.name == "ma-revoke"
+    assert not st.may_run
+
+
+def test_unreadable_decisions_fail_closed() -> None:
+    st = standing(
+        model(), [assessment()], [approval()], T0, ["ModelApproval 'x' cannot be read: bad"]
+    )
+    assert st.approved
+    assert not st.may_run
+    assert st.phase is Phase.PENDING_APPROVAL
+
+
+def test_an_approval_relying_on_a_re_created_assessment_is_stale() -> None:
+    """The approval stamped the uid of the assessment it relied on; one of the same name
+    created again (another uid) is not what was approved."""
+    ma = approval(
+        annotations={"aigov.io/approver": "carol", "aigov.io/assessment-uid": "uid-of-first"}
+    )
+    st = standing(model(), [assessment()], [ma], T0)
+    assert st.approval_basis_stale
+    assert not st.may_run
 
 
 def test_a_current_decision_next_to_stale_ones() -> None:

@@ -15,6 +15,7 @@ GOVERNED_MODELS: Final = "governedmodels"
 RISK_ASSESSMENTS: Final = "riskassessments"
 MODEL_APPROVALS: Final = "modelapprovals"
 PLACEMENT_POLICIES: Final = "placementpolicies"
+TRUSTED_SIGNERS: Final = "trustedsigners"
 
 # Labels.
 MODE_LABEL: Final = f"{GROUP}/mode"
@@ -29,6 +30,20 @@ MODEL_LABEL: Final = f"{GROUP}/model"
 AUTHOR_ANNOTATION: Final = f"{GROUP}/author"
 ASSESSOR_ANNOTATION: Final = f"{GROUP}/assessor"
 APPROVER_ANNOTATION: Final = f"{GROUP}/approver"
+SPEC_EDITORS_ANNOTATION: Final = f"{GROUP}/spec-editors"
+"""GovernedModel: JSON list of everyone who has authored its spec, the editor of the spec in
+force last. Written by the webhook from each spec-changing request; separation of duties
+counts every one of them as an author."""
+ASSESSMENT_UID_ANNOTATION: Final = f"{GROUP}/assessment-uid"
+"""ModelApproval: uid of the RiskAssessment it relied on, stamped at creation, so a deleted
+and re-created assessment of the same name needs a new approval."""
+SIGNED_BY_ANNOTATION: Final = f"{GROUP}/signed-by"
+"""RiskAssessment / ModelApproval: the TrustedSigner whose key signed spec.signature."""
+SIGNED_AT_ANNOTATION: Final = f"{GROUP}/signed-at"
+"""RiskAssessment / ModelApproval: the signed statement's issuedAt (RFC 3339)."""
+REQUIRE_SIGNED_LABEL: Final = f"{GROUP}/require-signed-approvals"
+"""Namespace label: "true" means RiskAssessments and ModelApprovals there must carry a
+signature by a TrustedSigner; the signer, not the applying identity, is the actor."""
 VIOLATIONS_ANNOTATION: Final = f"{GROUP}/violations"
 """Audit mode: JSON list of {code, message, path} written on the admitted object."""
 FLAGGED_ANNOTATION: Final = f"{GROUP}/flagged"
@@ -70,5 +85,11 @@ class Reason(StrEnum):
     """Namespace guard: aigov.io/mode must be enforce, warn or audit."""
     STAMP_PROTECTED = "StampProtected"
     """Identity stamps (aigov.io/author, assessor, approver) are written by aigov only."""
+    INVALID_RESOURCE = "InvalidResource"
+    """An aigov object the operator could not read (wrong time format, unknown reference):
+    refused at admission so that what the webhook admits, the indexes can always parse."""
+    SIGNATURE_INVALID = "SignatureInvalid"
+    """A signature is required but missing, does not verify, comes from an unknown key, does
+    not match the object, or the key may not perform this duty."""
     INVALID_REQUEST = "InvalidRequest"
     """Not a governance rule: the AdmissionReview itself could not be understood."""

@@ -7,7 +7,8 @@ Pure data and computation: no kopf, no Kubernetes client, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr, ValidatorFunctionWrapHandler, model_validator
@@ -21,7 +22,7 @@ from aigov.api.base import (
     find_condition,
     spec_hash,
 )
-from aigov.api.constants import AUTHOR_ANNOTATION
+from aigov.api.constants import AUTHOR_ANNOTATION, SPEC_EDITORS_ANNOTATION
 from aigov.api.enums import Decision, Lifecycle, Phase, RiskClass, RiskLevel
 from aigov.api.lineage import Artifact, Lineage
 
@@ -152,6 +153,8 @@ class ApprovalSummary(ApiModel):
     """When it lapses, if it does."""
     approved_at: Timestamp | None = None
     """When it was made."""
+    signed_by: str | None = None
+    """The TrustedSigner whose signature it carries, if signed."""
 
 
 class RiskAssessmentSummary(ApiModel):
@@ -167,6 +170,8 @@ class RiskAssessmentSummary(ApiModel):
     """The spec hash it is bound to."""
     valid_until: Timestamp | None = None
     """When it expires."""
+    signed_by: str | None = None
+    """The TrustedSigner whose signature it carries, if signed."""
 
 
 class WorkloadRef(ApiModel):
@@ -218,6 +223,8 @@ class GovernedModelStatus(ApiModel):
     """The approval in force."""
     risk_assessment: RiskAssessmentSummary | None = None
     """The assessment in force."""
+    spec_editors: list[str] = Field(default_factory=list)
+    """Everyone who authored the spec, from the aigov.io/spec-editors stamp."""
     workloads: list[WorkloadRef] = Field(default_factory=list)
     """Workloads running the model."""
     history: list[HistoryEntry] = Field(default_factory=list)
@@ -242,3 +249,32 @@ class GovernedModel(Resource):
     def author(self) -> str | None:
         """Who created it, from the aigov.io/author stamp the webhook wrote."""
         return self.metadata.annotations.get(AUTHOR_ANNOTATION)
+
+    @property
+    def spec_editors(self) -> tuple[str, ...] | None:
+        """Everyone who authored the spec, the editor of the spec in force last.
+
+        From the aigov.io/spec-editors stamp; a model stamped before that stamp existed has
+        its author only. None when the stamp is there but unreadable: separation of duties
+        then cannot be shown, and callers must fail closed.
+        """
+        raw = self.metadata.annotations.get(SPEC_EDITORS_ANNOTATION)
+        if raw is None:
+            return (self.author,) if self.author else ()
+        return parse_editors(raw)
+
+
+def parse_editors(raw: str) -> tuple[str, ...] | None:
+    """The aigov.io/spec-editors value (a JSON list of user names), or None if malformed."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        return None
+    return tuple(value)
+
+
+def editors_after(editors: Sequence[str], user: str) -> tuple[str, ...]:
+    """The editors once `user` changed the spec: `user` moves to (or joins at) the end."""
+    return (*(e for e in editors if e != user), user)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from aigov.api.assessment import (
     BindingStatus,
+    Envelope,
+    EnvelopeSignature,
     Hazard,
     ModelApproval,
     ModelApprovalSpec,
@@ -93,6 +95,8 @@ __all__ = [
     "Dataset",
     "DatasetRole",
     "Decision",
+    "Envelope",
+    "EnvelopeSignature",
     "FieldProblem",
     "GovernedModel",
     "GovernedModelSpec",

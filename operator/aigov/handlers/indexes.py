@@ -50,30 +50,43 @@ def governed_models(
         return {key: str(exc)}
 
 
+def _decision_index(
+    kind: type[RiskAssessment] | type[ModelApproval],
+    namespace: str | None,
+    name: str,
+    body: Mapping[str, Any],
+) -> dict[tuple[str, str], RiskAssessment | ModelApproval | str] | None:
+    """(namespace, model name) -> the parsed object, or why it cannot be read.
+
+    An object that does not parse is kept as its error, never dropped: it might be a
+    revocation, so the model it names must fail closed (see Evidence.unreadable).
+    """
+    try:
+        obj = kind.from_body(body)
+    except InvalidResource as exc:
+        log.warning(f"invalid {kind.KIND}", namespace=namespace, name=name, error=str(exc))
+        ref = (body.get("spec") or {}).get("modelRef") or {}
+        model_name = ref.get("name") if isinstance(ref, Mapping) else None
+        if not isinstance(model_name, str) or not model_name:
+            return None
+        return {(namespace or "", model_name): f"{kind.KIND} {name!r} cannot be read: {exc}"}
+    return {(namespace or "", obj.spec.model_ref.name): obj}
+
+
 @kopf.index(GROUP, VERSION, "riskassessments")
 def risk_assessments(
     *, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any
-) -> dict[tuple[str, str], RiskAssessment] | None:
-    """(namespace, model name) -> the RiskAssessments naming that model."""
-    try:
-        ra = RiskAssessment.from_body(body)
-    except InvalidResource as exc:
-        log.warning("invalid RiskAssessment", namespace=namespace, name=name, error=str(exc))
-        return None
-    return {(namespace or "", ra.spec.model_ref.name): ra}
+) -> dict[tuple[str, str], RiskAssessment | ModelApproval | str] | None:
+    """(namespace, model name) -> the RiskAssessments naming that model (or their errors)."""
+    return _decision_index(RiskAssessment, namespace, name, body)
 
 
 @kopf.index(GROUP, VERSION, "modelapprovals")
 def model_approvals(
     *, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any
-) -> dict[tuple[str, str], ModelApproval] | None:
-    """(namespace, model name) -> the ModelApprovals naming that model."""
-    try:
-        ma = ModelApproval.from_body(body)
-    except InvalidResource as exc:
-        log.warning("invalid ModelApproval", namespace=namespace, name=name, error=str(exc))
-        return None
-    return {(namespace or "", ma.spec.model_ref.name): ma}
+) -> dict[tuple[str, str], RiskAssessment | ModelApproval | str] | None:
+    """(namespace, model name) -> the ModelApprovals naming that model (or their errors)."""
+    return _decision_index(ModelApproval, namespace, name, body)
 
 
 def _workload(
@@ -145,13 +158,16 @@ def evidence(indices: Mapping[str, Any], namespace: str, name: str) -> Evidence:
     found = list(indices["governed_models"].get(key, []))
     model = next((m for m in found if isinstance(m, GovernedModel)), None)
     invalid = next((m for m in found if isinstance(m, str)), None)
+    assessments = list(indices["risk_assessments"].get(key, []))
+    approvals = list(indices["model_approvals"].get(key, []))
     return Evidence(
         namespace=namespace,
         name=name,
         model=model,
         invalid=invalid if model is None else None,
-        assessments=tuple(indices["risk_assessments"].get(key, [])),
-        approvals=tuple(indices["model_approvals"].get(key, [])),
+        assessments=tuple(a for a in assessments if isinstance(a, RiskAssessment)),
+        approvals=tuple(a for a in approvals if isinstance(a, ModelApproval)),
+        unreadable=tuple(sorted(e for e in [*assessments, *approvals] if isinstance(e, str))),
     )
 
 

@@ -110,6 +110,7 @@ async def _reconcile(
         objects=objects,
         placement=ctx,
         now=now,
+        unreadable=ev.unreadable,
         stop_workloads=settings.stop_workloads
         or any(indices["namespace_stops"].get(namespace, [])),
     )

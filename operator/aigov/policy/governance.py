@@ -73,6 +73,18 @@ def model_violations(st: Standing) -> list[Violation]:
 
 
 def _approval_violations(st: Standing, name: str, hash_: str) -> list[Violation]:
+    unreadable = [
+        Violation(
+            Reason.NOT_APPROVED,
+            f"{why}; until it is fixed or deleted GovernedModel {name!r} counts as not approved",
+            MODEL_PATH,
+        )
+        for why in st.unreadable
+    ]
+    return unreadable + _decision_violations(st, name, hash_)
+
+
+def _decision_violations(st: Standing, name: str, hash_: str) -> list[Violation]:
     decision = st.decision
     if decision is None:
         stale = st.stale_decisions[-1] if st.stale_decisions else None
@@ -86,17 +98,18 @@ def _approval_violations(st: Standing, name: str, hash_: str) -> list[Violation]
         return [Violation(Reason.NOT_APPROVED, message, MODEL_PATH)]
     verdict = decision.spec.decision
     who = decision.approver or "unknown"
-    if verdict is Verdict.REVOKE:
+    if verdict in {Verdict.REVOKE, Verdict.REJECT}:
+        done = "revoked" if verdict is Verdict.REVOKE else "rejected"
         message = (
-            f"ModelApproval {decision.metadata.name!r} by {who} revoked GovernedModel {name!r}: "
+            f"ModelApproval {decision.metadata.name!r} by {who} {done} GovernedModel {name!r}: "
             f"{decision.spec.justification}"
         )
-        return [Violation(Reason.NOT_APPROVED, message, MODEL_PATH)]
-    if verdict is Verdict.REJECT:
-        message = (
-            f"ModelApproval {decision.metadata.name!r} by {who} rejected GovernedModel "
-            f"{name!r}: {decision.spec.justification}"
-        )
+        if st.veto_of_other_spec:
+            message += (
+                f" (decided on spec hash {_short(decision.spec.model_ref.spec_hash)}...; a "
+                "reject or revoke voids every approval made before it, for every spec hash: "
+                "a new approval is needed)"
+            )
         return [Violation(Reason.NOT_APPROVED, message, MODEL_PATH)]
     if st.approval_basis_stale and st.assessment is not None:
         message = (
@@ -188,7 +201,9 @@ def evaluate(
             )
         )
         return Decision(violations)
-    st = standing(evidence.model, evidence.assessments, evidence.approvals, now)
+    st = standing(
+        evidence.model, evidence.assessments, evidence.approvals, now, evidence.unreadable
+    )
     violations.extend(model_violations(st))
     violations.extend(artifact_violations(workload, evidence.model))
     warnings: list[str] = []

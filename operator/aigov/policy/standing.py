@@ -2,8 +2,9 @@
 
 Given a GovernedModel, the RiskAssessments and ModelApprovals that name it, and the time,
 `standing()` says which assessment and approval count (bound to the current spec hash, the
-newest decision wins), whether they expired, and whether author, assessor and approver are
-three different people. Admission turns a Standing into violations; reconcile turns it into
+newest decision wins, and a reject or revoke of any spec hash voids every decision made
+before it), whether they expired, and whether the spec's authors, the assessor and the
+approver are different people. Admission turns a Standing into violations; reconcile turns it into
 phase, conditions and history. Pure: no clock reads, no I/O; `now` is an argument.
 """
 
@@ -32,13 +33,17 @@ class Evidence:
     """Set when an object of that name exists but does not parse: why."""
     assessments: tuple[RiskAssessment, ...] = ()
     approvals: tuple[ModelApproval, ...] = ()
+    unreadable: tuple[str, ...] = ()
+    """Why RiskAssessments or ModelApprovals naming this model could not be read. Any one of
+    them might be a revocation, so the model fails closed (not approved) until it is fixed
+    or deleted."""
 
 
 def _created(obj: RiskAssessment | ModelApproval) -> tuple[dt.datetime, int, str]:
     """Oldest first. creationTimestamp has one-second resolution: within one second the
     stricter decision sorts later and so wins (revoke over reject over approve)."""
     rank = _STRICTNESS.get(obj.spec.decision, 0) if isinstance(obj, ModelApproval) else 0
-    return (obj.metadata.creation_timestamp or _EPOCH, rank, obj.metadata.name)
+    return (obj.decided_at or _EPOCH, rank, obj.metadata.name)
 
 
 _STRICTNESS = {Verdict.APPROVE: 0, Verdict.REJECT: 1, Verdict.REVOKE: 2}
@@ -65,11 +70,22 @@ class Standing:
     assessment: RiskAssessment | None
     """The newest assessment bound to the current spec hash, if any."""
     decision: ModelApproval | None
-    """The newest approve/reject/revoke bound to the current spec hash, if any."""
+    """The decision in force: the newest approve/reject/revoke bound to the current spec
+    hash, or a newer reject/revoke of any other spec hash (a veto is final for the model:
+    restoring an earlier spec never resurrects an approval made before it)."""
     stale_decisions: tuple[ModelApproval, ...] = field(default=())
     """Decisions that name an older spec hash: they no longer count."""
     duty_problems: tuple[str, ...] = field(default=())
-    """Why author, assessor and approver are not three different known people."""
+    """Why the spec's authors, the assessor and the approver are not different known people."""
+    unreadable: tuple[str, ...] = field(default=())
+    """Governance objects naming the model that could not be read: it is not approved."""
+
+    @property
+    def veto_of_other_spec(self) -> bool:
+        """The decision in force is a reject or revoke made about another spec hash."""
+        return (
+            self.decision is not None and self.decision.spec.model_ref.spec_hash != self.spec_hash
+        )
 
     @property
     def retired(self) -> bool:
@@ -103,7 +119,10 @@ class Standing:
         assessment (perhaps of higher risk) was made after it, so it must be decided again."""
         if not self.approved or self.decision is None or self.assessment is None:
             return False
-        return self.decision.spec.risk_assessment_ref != self.assessment.metadata.name
+        if self.decision.spec.risk_assessment_ref != self.assessment.metadata.name:
+            return True
+        stamped = self.decision.assessment_uid
+        return stamped is not None and stamped != self.assessment.metadata.uid
 
     @property
     def approval_expired(self) -> bool:
@@ -123,6 +142,7 @@ class Standing:
             and not self.approval_basis_stale
             and not self.approval_expired
             and not self.duty_problems
+            and not self.unreadable
         )
 
     @property
@@ -134,6 +154,7 @@ class Standing:
             (bool(self.lineage_problems), Phase.INVALID),
             (self.risk_unacceptable, Phase.REJECTED),
             (self.assessment is None, Phase.PENDING_ASSESSMENT),
+            (bool(self.unreadable), Phase.PENDING_APPROVAL),
             (self.assessment_expired, Phase.EXPIRED),
             (rejected, Phase.REJECTED),
             (
@@ -160,24 +181,30 @@ def _duty_problems(
 ) -> tuple[str, ...]:
     if assessment is None or decision is None or decision.spec.decision is not Verdict.APPROVE:
         return ()
-    people = {
-        "author": model.author,
-        "assessor": assessment.assessor,
-        "approver": decision.approver,
-    }
-    kinds = {"author": "GovernedModel", "assessor": "RiskAssessment", "approver": "ModelApproval"}
-    missing = tuple(
+    editors = model.spec_editors
+    if editors is None:
+        return (
+            "the aigov.io/spec-editors stamp of the GovernedModel is unreadable: aigov cannot "
+            "tell who authored the spec",
+        )
+    people = {"assessor": assessment.assessor, "approver": decision.approver}
+    kinds = {"assessor": "RiskAssessment", "approver": "ModelApproval"}
+    missing = [
         f"no {role} stamp on the {kinds[role]}: aigov cannot tell who the {role} was"
         for role, who in people.items()
         if not who
-    )
+    ]
+    if not editors:
+        missing.insert(
+            0, "no author stamp on the GovernedModel: aigov cannot tell who the author was"
+        )
     if missing:
-        return missing
-    problems = []
-    pairs = (("author", "assessor"), ("author", "approver"), ("assessor", "approver"))
-    for first, second in pairs:
-        if people[first] == people[second]:
-            problems.append(f"{people[first]!r} is both {first} and {second}")
+        return tuple(missing)
+    problems = [
+        f"{who!r} is both author and {role}" for role, who in people.items() if who in editors
+    ]
+    if people["assessor"] == people["approver"]:
+        problems.append(f"{people['assessor']!r} is both assessor and approver")
     return tuple(problems)
 
 
@@ -186,6 +213,7 @@ def standing(
     assessments: Iterable[RiskAssessment],
     approvals: Iterable[ModelApproval],
     now: dt.datetime,
+    unreadable: Iterable[str] = (),
 ) -> Standing:
     """Decide which assessment and decision count for `model` at `now`."""
     current = model.spec.canonical_hash()
@@ -195,11 +223,16 @@ def standing(
     bound_assessments = sorted(
         (a for a in mine if a.spec.model_ref.spec_hash == current), key=_created
     )
-    bound_decisions = sorted(
-        (a for a in decisions if a.spec.model_ref.spec_hash == current), key=_created
+    in_force = sorted(
+        (
+            a
+            for a in decisions
+            if a.spec.model_ref.spec_hash == current or a.spec.decision is not Verdict.APPROVE
+        ),
+        key=_created,
     )
     assessment = bound_assessments[-1] if bound_assessments else None
-    decision = bound_decisions[-1] if bound_decisions else None
+    decision = in_force[-1] if in_force else None
     return Standing(
         model=model,
         spec_hash=current,
@@ -211,4 +244,5 @@ def standing(
             sorted((a for a in decisions if a.spec.model_ref.spec_hash != current), key=_created)
         ),
         duty_problems=_duty_problems(model, assessment, decision),
+        unreadable=tuple(unreadable),
     )

@@ -186,17 +186,16 @@ def mark_risk_assessed(
 
 def _approval_reason(st: Standing) -> ConditionReason | None:
     """Why the newest decision does not approve this spec, in standing.phase's order."""
-    if st.decision is None:
+    if st.decision is None or st.unreadable:
         return ConditionReason.NOT_APPROVED
-    if st.decision.spec.decision is Verdict.REVOKE:
-        return ConditionReason.REVOKED
-    if st.decision.spec.decision is Verdict.REJECT:
-        return ConditionReason.REJECTED
-    if st.duty_problems:
-        return ConditionReason.SEPARATION_OF_DUTIES
-    if st.approval_expired:
-        return ConditionReason.APPROVAL_EXPIRED
-    return None
+    verdicts = {Verdict.REVOKE: ConditionReason.REVOKED, Verdict.REJECT: ConditionReason.REJECTED}
+    rules = (
+        (st.decision.spec.decision in verdicts, verdicts.get(st.decision.spec.decision)),
+        (bool(st.duty_problems), ConditionReason.SEPARATION_OF_DUTIES),
+        (st.approval_expired, ConditionReason.APPROVAL_EXPIRED),
+        (st.approval_basis_stale, ConditionReason.NOT_APPROVED),
+    )
+    return next((reason for holds, reason in rules if holds), None)
 
 
 def mark_approved(

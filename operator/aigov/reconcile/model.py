@@ -49,11 +49,14 @@ def model_pass(
     placement: PlacementContext,
     now: dt.datetime,
     stop_workloads: bool = False,
+    unreadable: Sequence[str] = (),
 ) -> Pass:
     """Decide everything the reconciler writes for `model` at `now`."""
     resolution = resolve(model, placement)
     condition = (resolution.resolved, resolution.reason, resolution.message)
-    without_workloads = desired_status(model, assessments, approvals, now, placement=condition)
+    without_workloads = desired_status(
+        model, assessments, approvals, now, placement=condition, unreadable=unreadable
+    )
     nodes = {n.name: n for n in placement.nodes}
     policy = resolution.policy
 
@@ -67,14 +70,16 @@ def model_pass(
 
     pools = {n.name: n.labels.get("pool", "") for n in placement.nodes}
     refs, flags = workload_refs(objects, pools, flag_reason(without_workloads), misplaced)
-    desired = desired_status(model, assessments, approvals, now, refs, placement=condition)
+    desired = desired_status(
+        model, assessments, approvals, now, refs, placement=condition, unreadable=unreadable
+    )
     decided: list[RiskAssessment | ModelApproval] = [*assessments, *approvals]
     bindings = tuple(
         (type(obj).KIND, obj.metadata.name, patch)
         for obj in decided
         if (patch := binding_patch(obj, model, now)) is not None
     )
-    moment = standing(model, assessments, approvals, now).next_expiry()
+    moment = standing(model, assessments, approvals, now, unreadable).next_expiry()
     return Pass(
         desired=desired,
         status_patch=status_patch(model.status, desired),

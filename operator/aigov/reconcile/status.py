@@ -65,6 +65,7 @@ def desired_status(
     actor: str = "aigov-operator",
     placement: tuple[bool, str, str] | None = None,
     max_history: int = DEFAULT_MAX_HISTORY,
+    unreadable: Sequence[str] = (),
 ) -> GovernedModelStatus:
     """The status `model` should have at `now`, merged with the status it has.
 
@@ -78,10 +79,13 @@ def desired_status(
     callers that do not judge placement do not flap it). Ready is True only when the model
     may run and PlacementResolved, if present, is True.
 
+    `unreadable` lists governance objects naming the model that could not be parsed: the
+    model is then not approved, and the Approved condition says why.
+
     `actor` is who the operator acts as, recorded for clock-driven events such as Expired.
     Times written are `now` truncated to whole seconds, as Kubernetes writes its own.
     """
-    st = standing(model, assessments, approvals, now)
+    st = standing(model, assessments, approvals, now, unreadable)
     stamp = now.replace(microsecond=0)
     generation = model.metadata.generation
     violations = model_violations(st)
@@ -107,6 +111,7 @@ def desired_status(
         conditions=conditions,
         approval=_approval_summary(st),
         risk_assessment=_assessment_summary(st),
+        spec_editors=list(model.spec_editors or ()),
         workloads=list(workloads),
     )
     entries = new_entries(old, new, st, actor, stamp)
@@ -124,7 +129,8 @@ def _approval_summary(st: Standing) -> ApprovalSummary | None:
         decision=ma.spec.decision,
         spec_hash=ma.spec.model_ref.spec_hash,
         valid_until=ma.spec.valid_until,
-        approved_at=ma.metadata.creation_timestamp,
+        approved_at=ma.decided_at,
+        signed_by=ma.signed_by,
     )
 
 
@@ -139,6 +145,7 @@ def _assessment_summary(st: Standing) -> RiskAssessmentSummary | None:
         risk_level=ra.spec.risk_level,
         spec_hash=ra.spec.model_ref.spec_hash,
         valid_until=ra.spec.valid_until,
+        signed_by=ra.signed_by,
     )
 
 
