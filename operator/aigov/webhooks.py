@@ -45,10 +45,16 @@ VALIDATE_NAMESPACES = "validate-namespaces"
 MUTATE_GOVERNANCE = "mutate-governance"
 VALIDATE_GOVERNANCE = "validate-governance"
 
-GOVERNANCE_RESOURCES: tuple[Resource, ...] = tuple(
+STAMPED_RESOURCES: tuple[Resource, ...] = tuple(
     Resource("aigov.io", "v1alpha1", plural)
     for plural in ("governedmodels", "riskassessments", "modelapprovals")
 )
+"""aigov's kinds that carry identity stamps (who authored, assessed, approved)."""
+GOVERNANCE_RESOURCES: tuple[Resource, ...] = (
+    *STAMPED_RESOURCES,
+    Resource("aigov.io", "v1alpha1", "trustedsigners"),
+)
+"""aigov's kinds the validating webhook reads: what it admits, the operator can parse."""
 
 
 def _not_excluded(never: tuple[str, ...]) -> dict[str, Any]:
@@ -160,7 +166,8 @@ def mutating_configuration(
                 client,
                 failure_policy,
                 namespaceSelector=_not_excluded(never),
-                rules=_rules(GOVERNANCE_RESOURCES, ["CREATE"]),
+                # UPDATE too: every spec change of a GovernedModel records its editor.
+                rules=_rules(STAMPED_RESOURCES, ["CREATE", "UPDATE"]),
                 sideEffects="None",
                 reinvocationPolicy="Never",
             ),

@@ -19,8 +19,7 @@ from aigov import kube, logs, webhooks
 from aigov.admission import governance, namespaces, placement, workloads
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
-from aigov.api.constants import GROUP, VERSION, VIOLATIONS_ANNOTATION, Mode
-from aigov.api.models import GovernedModel
+from aigov.api.constants import VIOLATIONS_ANNOTATION, Mode
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import current
@@ -220,41 +219,62 @@ for _resource in webhooks.WORKLOAD_RESOURCES:
     _workload_handlers(_resource.group, _resource.version, _resource.plural)
 
 
-def _governance_context(kwargs: Mapping[str, Any], request: AdmissionRequest) -> governance.Context:
+async def _governance_context(
+    kwargs: Mapping[str, Any], request: AdmissionRequest
+) -> governance.Context:
     spec = request.object.get("spec") or {}
-    ref = spec.get("modelRef") or {}
-    name = ref.get("name")
+    ref = spec.get("modelRef") or {} if isinstance(spec, Mapping) else {}
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    now = dt.datetime.now(dt.UTC)
+    signers = indexes.signers(kwargs)
+    signed = bool(request.namespace) and indexes.requires_signatures(kwargs, request.namespace)
     if not isinstance(name, str):
-        return governance.Context(model=None)
+        return governance.Context(model=None, now=now, signers=signers, require_signed=signed)
+    wanted = spec.get("riskAssessmentRef")
     ev = indexes.evidence(kwargs, request.namespace, name)
-    assessment_name = spec.get("riskAssessmentRef")
-    assessment = next((a for a in ev.assessments if a.metadata.name == assessment_name), None)
-    model: GovernedModel | None = ev.model
-    return governance.Context(model=model, assessment=assessment)
+    assessment = next((a for a in ev.assessments if a.metadata.name == wanted), None)
+    if assessment is None and isinstance(wanted, str) and request.operation == "CREATE":
+        # Under GitOps the assessment may be applied a moment before the approval: give
+        # its watch event the same short grace as a new namespace's.
+        deadline = time.monotonic() + _INDEX_GRACE_SECONDS
+        while assessment is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            ev = indexes.evidence(kwargs, request.namespace, name)
+            assessment = next((a for a in ev.assessments if a.metadata.name == wanted), None)
+    return governance.Context(
+        model=ev.model, assessment=assessment, now=now, signers=signers, require_signed=signed
+    )
 
 
-def _governance_handlers(plural: str) -> None:
-    @kopf.on.mutate(GROUP, VERSION, plural, id=webhooks.MUTATE_GOVERNANCE, operations=["CREATE"])
+def _stamp_handler(group: str, version: str, plural: str) -> None:
+    @kopf.on.mutate(group, version, plural, id=webhooks.MUTATE_GOVERNANCE)
     @_safe
-    async def stamp(*, patch: kopf.Patch, **_: Any) -> None:
-        """Record the authenticated requester as author, assessor or approver."""
-        for key, value in governance.stamp(current().request).changes.items():
+    async def stamp(*, memo: Any, patch: kopf.Patch, **kwargs: Any) -> None:
+        """Record who acted: author, spec editors, assessor or approver, and the signer."""
+        _runtime(memo)
+        request = current().request
+        ctx = await _governance_context(kwargs, request)
+        for key, value in governance.stamp(request, ctx).changes.items():
             patch.metadata.annotations[key] = value
 
-    @kopf.on.validate(GROUP, VERSION, plural, id=webhooks.VALIDATE_GOVERNANCE)
+
+def _governance_handlers(group: str, version: str, plural: str) -> None:
+    @kopf.on.validate(group, version, plural, id=webhooks.VALIDATE_GOVERNANCE)
     @_safe
     async def validate(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
-        """Stamps are immutable; author, assessor and approver are different people."""
+        """Readable, stamped as it must be, signed where required, duties separated."""
         started = time.perf_counter()
         runtime = _runtime(memo)
         request = current().request
-        ctx = _governance_context(kwargs, request)
+        ctx = await _governance_context(kwargs, request)
         outcome = governance.judge(request, ctx, runtime.settings.operator_users)
         _apply(outcome, warnings, started, webhooks.VALIDATE_GOVERNANCE)
 
 
-for _plural in ("governedmodels", "riskassessments", "modelapprovals"):
-    _governance_handlers(_plural)
+for _resource in webhooks.STAMPED_RESOURCES:
+    _stamp_handler(_resource.group, _resource.version, _resource.plural)
+for _resource in webhooks.GOVERNANCE_RESOURCES:
+    _governance_handlers(_resource.group, _resource.version, _resource.plural)
 
 
 @kopf.on.validate("namespaces", id=webhooks.VALIDATE_NAMESPACES)

@@ -13,12 +13,14 @@ import kopf
 
 from aigov import logs
 from aigov.api.base import InvalidResource
-from aigov.api.constants import GROUP, MODE_LABEL, STOP_LABEL, VERSION
+from aigov.api.constants import GROUP, MODE_LABEL, REQUIRE_SIGNED_LABEL, STOP_LABEL, VERSION
 from aigov.api.enums import RiskClass
 from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
+from aigov.api.signer import TrustedSigner
 from aigov.handlers.runtime import Runtime
 from aigov.policy.placement import PlacementContext
 from aigov.policy.scheduling import NodeInfo, node_info
+from aigov.policy.signing import BadKeyError, Signer, signer_of
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
@@ -29,6 +31,12 @@ log = logs.get("aigov.indexes")
 def namespace_modes(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[str, str | None]:
     """namespace -> its aigov.io/mode label (None when unlabelled)."""
     return {name: labels.get(MODE_LABEL)}
+
+
+@kopf.index("namespaces")
+def namespace_signed(*, name: str, labels: Mapping[str, str], **_: Any) -> dict[str, bool]:
+    """namespace -> whether aigov.io/require-signed-approvals=true."""
+    return {name: labels.get(REQUIRE_SIGNED_LABEL) == "true"}
 
 
 @kopf.index("namespaces")
@@ -129,6 +137,26 @@ def placement_policies(
     except InvalidResource as exc:
         log.warning("invalid PlacementPolicy", name=name, error=str(exc))
         return None
+
+
+@kopf.index(GROUP, VERSION, "trustedsigners")
+def trusted_signers(*, name: str, body: Mapping[str, Any], **_: Any) -> dict[str, Signer] | None:
+    """name -> the TrustedSigner with its key loaded; one that does not load signs nothing."""
+    try:
+        return {name: signer_of(TrustedSigner.from_body(body))}
+    except (InvalidResource, BadKeyError) as exc:
+        log.warning("invalid TrustedSigner", name=name, error=str(exc))
+        return None
+
+
+def signers(indices: Mapping[str, Any]) -> tuple[Signer, ...]:
+    """Every TrustedSigner whose key loads."""
+    return tuple(signer for store in indices["trusted_signers"].values() for signer in store)
+
+
+def requires_signatures(indices: Mapping[str, Any], namespace: str) -> bool:
+    """Whether the namespace is labelled aigov.io/require-signed-approvals=true."""
+    return any(indices["namespace_signed"].get(namespace, []))
 
 
 @kopf.index("nodes")
