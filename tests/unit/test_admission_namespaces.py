@@ -187,3 +187,16 @@ def test_stop_on_loss_is_guarded_like_the_mode() -> None:
     bad = namespace({"aigov.io/stop-on-loss": "yes"})
     invalid = judge(request(ADMIN, bad, old), ADMINS)
     assert [v.code for v in invalid.decision.violations] == [Reason.INVALID_MODE]
+
+
+def test_require_signed_approvals_is_guarded_like_the_mode() -> None:
+    """Issue 9: a tenant must not switch off signatures the platform demands."""
+    old = namespace({"aigov.io/require-signed-approvals": "true"})
+    outcome = judge(request(TENANT, namespace({}), old), ADMINS)
+    assert outcome.decision.codes == (Reason.MODE_CHANGE_FORBIDDEN,)
+    assert outcome.decision.violations[0].path == (
+        "metadata.labels[aigov.io/require-signed-approvals]"
+    )
+    assert judge(request(ADMIN, namespace({}), old), ADMINS).allowed
+    bad = judge(request(ADMIN, namespace({"aigov.io/require-signed-approvals": "yes"})), ADMINS)
+    assert bad.decision.codes == (Reason.INVALID_MODE,)

@@ -6,10 +6,12 @@
   ModelApproval, from the TrustedSigner whose key signed it (`SignatureInvalid` otherwise,
   and for an unsigned one where the namespace requires signatures).
 - Stamps record it: on CREATE the actor becomes the author (GovernedModel), assessor
-  (RiskAssessment) or approver (ModelApproval); every spec change of a GovernedModel adds its
-  editor to `aigov.io/spec-editors`; an approval records the uid of the assessment it relied
-  on. The mutating webhook writes them and the validating webhook checks they are exactly
-  what they must be, so no other webhook, earlier or later, can forge one (`StampProtected`).
+  (RiskAssessment) or approver (ModelApproval); every change of a GovernedModel's spec hash
+  adds its editor to `aigov.io/spec-editors`, and any spec change (lifecycle included) names
+  its editor in `aigov.io/last-editor` for the history; an approval records the uid of the
+  assessment it relied on. The mutating webhook writes them and the validating webhook
+  checks they are exactly what they must be, so no other webhook, earlier or later, can
+  forge one (`StampProtected`).
 - Separation of duties: nobody who authored the spec may assess or approve it, and the
   assessor may not approve it; anyone allowed may reject or revoke.
 """
@@ -30,6 +32,7 @@ from aigov.api.constants import (
     ASSESSMENT_UID_ANNOTATION,
     ASSESSOR_ANNOTATION,
     AUTHOR_ANNOTATION,
+    LAST_EDITOR_ANNOTATION,
     SIGNED_AT_ANNOTATION,
     SIGNED_BY_ANNOTATION,
     SPEC_EDITORS_ANNOTATION,
@@ -52,6 +55,7 @@ ALL_STAMPS = frozenset(
     {
         *STAMPS.values(),
         SPEC_EDITORS_ANNOTATION,
+        LAST_EDITOR_ANNOTATION,
         ASSESSMENT_UID_ANNOTATION,
         SIGNED_BY_ANNOTATION,
         SIGNED_AT_ANNOTATION,
@@ -175,7 +179,8 @@ def _read(request: AdmissionRequest, ctx: Context) -> _Reading:
     return _Reading(obj, actor, ())
 
 
-def _spec_changed(request: AdmissionRequest) -> bool:
+def _hash_changed(request: AdmissionRequest) -> bool:
+    """The spec hash changes: what was assessed and approved is no longer what is there."""
     old, new = request.old_object.get("spec"), request.object.get("spec")
     if not isinstance(old, Mapping) or not isinstance(new, Mapping):
         return old != new
@@ -183,6 +188,11 @@ def _spec_changed(request: AdmissionRequest) -> bool:
         return spec_hash(old) != spec_hash(new)
     except (TypeError, ValueError):
         return True
+
+
+def _spec_changed(request: AdmissionRequest) -> bool:
+    """Any spec field changes, lifecycle included."""
+    return request.old_object.get("spec") != request.object.get("spec")
 
 
 def _editors(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -200,6 +210,8 @@ def _expected(request: AdmissionRequest, reading: _Reading, ctx: Context) -> dic
         old = _annotations(request.old_object)
         expected = {key: old.get(key) for key in ALL_STAMPS}
         if request.kind == "GovernedModel" and _spec_changed(request):
+            expected[LAST_EDITOR_ANNOTATION] = request.user.username
+        if request.kind == "GovernedModel" and _hash_changed(request):
             before = _editors(request.old_object) or ()
             editors = editors_after(before, request.user.username)
             expected[SPEC_EDITORS_ANNOTATION] = json.dumps(list(editors))
@@ -211,6 +223,7 @@ def _expected(request: AdmissionRequest, reading: _Reading, ctx: Context) -> dic
     expected[STAMPS[request.kind]] = actor.identity
     if isinstance(obj, GovernedModel):
         expected[SPEC_EDITORS_ANNOTATION] = json.dumps([actor.identity])
+        expected[LAST_EDITOR_ANNOTATION] = actor.identity
     if actor.signed_by is not None and actor.signed_at is not None:
         expected[SIGNED_BY_ANNOTATION] = actor.signed_by
         expected[SIGNED_AT_ANNOTATION] = actor.signed_at.isoformat()

@@ -1,5 +1,5 @@
-"""Namespace guard: aigov.io/mode and aigov.io/stop-on-loss are set, changed or removed by
-admins only.
+"""Namespace guard: aigov.io/mode, aigov.io/stop-on-loss and aigov.io/require-signed-approvals
+are set, changed or removed by admins only.
 
 Without it a tenant could opt its own namespace out of governance (bypass class 1).
 """
@@ -11,12 +11,13 @@ from typing import Any
 
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
-from aigov.api.constants import MODE_LABEL, STOP_LABEL, Mode, Reason
+from aigov.api.constants import MODE_LABEL, REQUIRE_SIGNED_LABEL, STOP_LABEL, Mode, Reason
 from aigov.policy.decision import Decision, Violation
 
 GUARDED = {
     MODE_LABEL: ("a mode: use enforce, warn or audit", frozenset(m.value for m in Mode)),
     STOP_LABEL: ("a switch: use true or false", frozenset({"true", "false"})),
+    REQUIRE_SIGNED_LABEL: ("a switch: use true or false", frozenset({"true", "false"})),
 }
 """Namespace labels that say how the namespace is governed, with their allowed values."""
 

@@ -34,6 +34,8 @@ SPEC_EDITORS_ANNOTATION: Final = f"{GROUP}/spec-editors"
 """GovernedModel: JSON list of everyone who has authored its spec, the editor of the spec in
 force last. Written by the webhook from each spec-changing request; separation of duties
 counts every one of them as an author."""
+LAST_EDITOR_ANNOTATION: Final = f"{GROUP}/last-editor"
+"""GovernedModel: who made the last change to its spec (lifecycle included), for the history."""
 ASSESSMENT_UID_ANNOTATION: Final = f"{GROUP}/assessment-uid"
 """ModelApproval: uid of the RiskAssessment it relied on, stamped at creation, so a deleted
 and re-created assessment of the same name needs a new approval."""

@@ -22,7 +22,11 @@ from aigov.api.base import (
     find_condition,
     spec_hash,
 )
-from aigov.api.constants import AUTHOR_ANNOTATION, SPEC_EDITORS_ANNOTATION
+from aigov.api.constants import (
+    AUTHOR_ANNOTATION,
+    LAST_EDITOR_ANNOTATION,
+    SPEC_EDITORS_ANNOTATION,
+)
 from aigov.api.enums import Decision, Lifecycle, Phase, RiskClass, RiskLevel
 from aigov.api.lineage import Artifact, Lineage
 
@@ -249,6 +253,11 @@ class GovernedModel(Resource):
     def author(self) -> str | None:
         """Who created it, from the aigov.io/author stamp the webhook wrote."""
         return self.metadata.annotations.get(AUTHOR_ANNOTATION)
+
+    @property
+    def last_editor(self) -> str | None:
+        """Who made the last change to the spec (lifecycle included); the author at first."""
+        return self.metadata.annotations.get(LAST_EDITOR_ANNOTATION) or self.author
 
     @property
     def spec_editors(self) -> tuple[str, ...] | None:

@@ -117,6 +117,7 @@ def new_entries(
     recorded as Expired (clock) or PhaseChanged. Entries carry the current spec hash.
     """
     author = st.model.author
+    editor = st.model.last_editor
     entries: list[HistoryEntry] = []
 
     def add(event: HistoryEvent, who: str | None, message: str) -> None:
@@ -129,11 +130,11 @@ def new_entries(
     if first:
         add(HistoryEvent.CREATED, author, f"first observed in phase {new.phase}")
     elif spec_changed:
-        add(HistoryEvent.SPEC_CHANGED, author, f"{short(old.spec_hash)} -> {short(new.spec_hash)}")
+        add(HistoryEvent.SPEC_CHANGED, editor, f"{short(old.spec_hash)} -> {short(new.spec_hash)}")
 
     lifecycle = st.model.spec.lifecycle
     if lifecycle is not _recorded_lifecycle(old.history):
-        add(_EVENT_OF_LIFECYCLE[lifecycle], author, f"spec.lifecycle is {lifecycle.value}")
+        add(_EVENT_OF_LIFECYCLE[lifecycle], editor, f"spec.lifecycle is {lifecycle.value}")
 
     causes = len(entries)
     if st.assessment is not None and _ref(new.risk_assessment) != _ref(old.risk_assessment):
@@ -161,7 +162,7 @@ def new_entries(
         last = entries[-1]
         entries[-1] = last.model_copy(update={"message": f"{transition}: {last.message}"})
     else:
-        add(HistoryEvent.PHASE_CHANGED, author if spec_changed else actor, transition)
+        add(HistoryEvent.PHASE_CHANGED, editor if spec_changed else actor, transition)
     return entries
 
 
