@@ -69,6 +69,41 @@ def bind_personas(kube: Kube, namespace: str) -> None:
             kube.apply(role_binding(namespace, user, role))
 
 
+def allow_namespace_labelling(kube: Kube) -> None:
+    """RBAC lets mallory and the aigov-admins group label namespaces; only aigov's namespace
+    guard tells them apart."""
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "e2e-namespace-labeller"},
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["namespaces"],
+                    "verbs": ["get", "list", "patch", "update"],
+                }
+            ],
+        }
+    )
+    kube.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "e2e-namespace-labeller"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "e2e-namespace-labeller",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"},
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "aigov-admins"},
+            ],
+        }
+    )
+
+
 def model_spec(**overrides: Any) -> dict[str, Any]:
     """A complete GovernedModel spec with every defaulted field explicit, so its hash is the
     hash of the stored spec."""

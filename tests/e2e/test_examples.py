@@ -11,7 +11,15 @@ from tools.kubectl import Kube, User
 @pytest.fixture(scope="module", autouse=True)
 def fresh_story(kube: Kube) -> None:
     """The examples tell one story from its start: remove what an earlier run left."""
-    kube.run("delete", "namespace", "ai-prod", "ai-sandbox", "--ignore-not-found", "--wait=true")
+    kube.run(
+        "delete",
+        "namespace",
+        "ai-prod",
+        "ai-sandbox",
+        "ai-gitops",
+        "--ignore-not-found",
+        "--wait=true",
+    )
 
 
 @pytest.mark.parametrize("example", examples.catalogue(), ids=lambda e: e.name)

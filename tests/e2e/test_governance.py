@@ -320,37 +320,7 @@ def test_namespace_opt_out_by_a_non_admin_is_refused(
     kube: Kube, operator: Operator, unique: str
 ) -> None:
     ns = kube.namespace(f"guarded-{unique}", mode="enforce")
-    # RBAC lets both label namespaces; only aigov tells them apart.
-    kube.apply(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": "e2e-namespace-labeller"},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["namespaces"],
-                    "verbs": ["get", "list", "patch", "update"],
-                }
-            ],
-        }
-    )
-    kube.apply(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "e2e-namespace-labeller"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "e2e-namespace-labeller",
-            },
-            "subjects": [
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"},
-                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "aigov-admins"},
-            ],
-        }
-    )
+    governed.allow_namespace_labelling(kube)
     for change in (["aigov.io/mode-"], ["aigov.io/mode=audit", "--overwrite"]):
         result = kube.run("label", "namespace", ns, *change, user=MALLORY)
         assert not result.ok
