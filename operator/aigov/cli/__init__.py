@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aigov.cli import sign
+from aigov.cli import check, sign
 
 
 class InputError(Exception):
@@ -30,9 +30,12 @@ def parser() -> argparse.ArgumentParser:
         prog="aigov",
         description="Governance for AI models on Kubernetes GPU clusters.",
     )
+    root.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    root.add_argument("--context", help="kubeconfig context to use")
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("operator", help="run the operator (as `python -m aigov`)")
     run.set_defaults(handler=_operator)
+    check.register(commands)
     sign.register(commands)
     return root
 
