@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aigov.cli import check, sign
+from aigov.cli import check, live, sign, why
 
 
 class InputError(Exception):
@@ -37,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_operator)
     check.register(commands)
     sign.register(commands)
+    why.register(commands)
     return root
 
 
@@ -49,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = handler(args)
-    except sign.SignInputError as exc:
+    except (sign.SignInputError, why.UsageError, live.ClusterError) as exc:
         print(f"aigov: {exc}", file=sys.stderr)
         return 2
     return code

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 SUFFIXES = (".yaml", ".yml", ".json")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it (about ten times faster), else the Python one."""
 
 
 class ManifestError(ValueError):
@@ -93,7 +95,7 @@ def read(paths: Iterable[str]) -> list[Document]:
             raise ManifestError(f"{file}: cannot read: {exc}") from exc
         name = "<stdin>" if file == "-" else file
         try:
-            loaded = list(yaml.safe_load_all(text))
+            loaded = list(yaml.load_all(text, Loader=_LOADER))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{name}:{mark.line + 1}" if mark is not None else name

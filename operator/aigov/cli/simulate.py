@@ -72,8 +72,10 @@ class Cluster:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     required_for: tuple[str, ...] = ("high",)
     models: dict[tuple[str, str], GovernedModel] = field(default_factory=dict)
-    assessments: list[RiskAssessment] = field(default_factory=list)
-    approvals: list[ModelApproval] = field(default_factory=list)
+    assessments: dict[tuple[str, str], list[RiskAssessment]] = field(default_factory=dict)
+    """(namespace, model name) -> the assessments naming it, as the operator's index."""
+    approvals: dict[tuple[str, str], list[ModelApproval]] = field(default_factory=dict)
+    """(namespace, model name) -> the decisions naming it."""
     policies: dict[str, PlacementPolicy] = field(default_factory=dict)
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
     modes: dict[str, Mode | None] = field(default_factory=dict)
@@ -86,15 +88,13 @@ class Cluster:
     def evidence(self, namespace: str, name: str) -> Evidence:
         """What the indexes would hold about model `name` in `namespace`."""
 
-        def mine(obj: RiskAssessment | ModelApproval) -> bool:
-            return obj.metadata.namespace == namespace and obj.spec.model_ref.name == name
-
+        key = (namespace, name)
         return Evidence(
             namespace=namespace,
             name=name,
-            model=self.models.get((namespace, name)),
-            assessments=tuple(a for a in self.assessments if mine(a)),
-            approvals=tuple(a for a in self.approvals if mine(a)),
+            model=self.models.get(key),
+            assessments=tuple(self.assessments.get(key, ())),
+            approvals=tuple(self.approvals.get(key, ())),
         )
 
     def placement(self) -> PlacementContext:
@@ -148,9 +148,13 @@ class Cluster:
                 model = GovernedModel.from_body(body)
                 self.models[(model.metadata.namespace or "", model.metadata.name)] = model
             elif kind == "RiskAssessment":
-                self.assessments.append(RiskAssessment.from_body(body))
+                ra = RiskAssessment.from_body(body)
+                key = (ra.metadata.namespace or "", ra.spec.model_ref.name)
+                self.assessments.setdefault(key, []).append(ra)
             elif kind == "ModelApproval":
-                self.approvals.append(ModelApproval.from_body(body))
+                ma = ModelApproval.from_body(body)
+                key = (ma.metadata.namespace or "", ma.spec.model_ref.name)
+                self.approvals.setdefault(key, []).append(ma)
         except (InvalidResource, BadKeyError):
             return  # the operator's indexes skip them too (and log); admission would refuse
 
