@@ -16,6 +16,7 @@ from aigov.api.enums import RiskLevel
 from aigov.api.models import GovernedModel
 from aigov.policy.decision import Decision, Violation
 from aigov.policy.placement import PlacementContext, model_placement_violations
+from aigov.policy.recognition import Recognition
 from aigov.policy.references import resolve
 from aigov.policy.standing import Evidence, Standing, standing
 from aigov.policy.ungoverned import check_model_named
@@ -133,7 +134,8 @@ def artifact_violations(
     workload: Workload, model: GovernedModel, engines: EngineTable | None = None
 ) -> list[Violation]:
     """Every container image must be one of the model's digest-pinned image artifacts, and
-    every set of weights the workload loads one of its pinned weight artifacts."""
+    every set of weights the workload loads one of its pinned weight artifacts (as the
+    engine table, by default the packaged one, reads them)."""
     allowed = {
         pair for image in model.spec.pinned_images if (pair := _repo_and_digest(image)) is not None
     }
@@ -165,10 +167,14 @@ def evaluate(
     evidence: Evidence | None,
     now: dt.datetime,
     placement: PlacementContext | None = None,
+    *,
+    recognition: Recognition | None = None,
 ) -> Decision:
     """All rules for one workload. `evidence` is None when the workload names no model;
-    `placement` None skips the placement rule (callers that judge placement pass it)."""
-    violations = check_model_named(workload)
+    `placement` None skips the placement rule (callers that judge placement pass it);
+    `recognition` None uses the packaged engine table and the built-in accelerator lists."""
+    known = recognition or Recognition()
+    violations = check_model_named(workload, known.accelerators)
     if evidence is None or workload.model is None:
         return Decision(violations)
     if evidence.model is None:
@@ -184,7 +190,7 @@ def evaluate(
         return Decision(violations)
     st = standing(evidence.model, evidence.assessments, evidence.approvals, now)
     violations.extend(model_violations(st))
-    violations.extend(artifact_violations(workload, evidence.model))
+    violations.extend(artifact_violations(workload, evidence.model, known.engines))
     warnings: list[str] = []
     if placement is not None:
         found, notes = model_placement_violations(workload, evidence.model, placement)
