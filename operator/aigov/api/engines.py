@@ -14,6 +14,8 @@ file once, as importing a module would: no environment, no cluster, no clock.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from typing import Any, Self
@@ -63,6 +65,26 @@ class ReferenceSpec(ApiModel):
     """For ``format: json``: the key holding its revision, if any."""
 
 
+@dataclass(frozen=True)
+class FlagIndex:
+    """An engine's flags, normalised once: what admission looks up per argument."""
+
+    refs: Mapping[str, int]
+    """Flag -> index into ``Engine.all_specs`` of the weights it names."""
+    revisions: Mapping[str, int]
+    """Flag -> index of the weights it pins."""
+    values: frozenset[str]
+    booleans: frozenset[str]
+    opaque: frozenset[str]
+    known: frozenset[str]
+
+    def normalise(self, flag: str, underscores: bool) -> str:
+        """``--max_model_len`` -> ``--max-model-len`` for engines that read it so."""
+        if underscores and flag.startswith("--"):
+            return "--" + flag[2:].replace("_", "-")
+        return flag
+
+
 class Engine(ApiModel):
     """One serving engine: how to recognise its containers, and where they name weights."""
 
@@ -108,6 +130,26 @@ class Engine(ApiModel):
         """The model's spec, then the other loads."""
         return (self.model, *self.loads)
 
+    @functools.cached_property
+    def flag_index(self) -> FlagIndex:
+        """The flags, normalised, computed once per engine (admission reads it per request)."""
+
+        def norm(flags: list[str]) -> list[str]:
+            if not self.normalize_underscores:
+                return flags
+            return ["--" + f[2:].replace("_", "-") if f.startswith("--") else f for f in flags]
+
+        refs: dict[str, int] = {}
+        revisions: dict[str, int] = {}
+        for index, spec in enumerate(self.all_specs):
+            refs.update(dict.fromkeys(norm(spec.flags), index))
+            revisions.update(dict.fromkeys(norm(spec.revision_flags), index))
+        values = frozenset(norm(self.value_flags))
+        booleans = frozenset(norm(self.boolean_flags))
+        opaque = frozenset(norm(self.opaque_flags))
+        known = frozenset(refs) | frozenset(revisions) | values | booleans | opaque
+        return FlagIndex(refs, revisions, values, booleans, opaque, known)
+
 
 class GenericNames(ApiModel):
     """Names that point at weights in any container, recognised engine or not."""
@@ -131,6 +173,31 @@ class EngineTable(ApiModel):
     """In order: the first engine that matches a container wins."""
     generic: GenericNames = Field(default_factory=GenericNames)
     """Names read in every container."""
+
+    @functools.cached_property
+    def executables(self) -> Mapping[str, tuple[tuple[Engine, tuple[str, ...]], ...]]:
+        """Executable basename -> (engine, subcommand words) for every ``commands`` entry."""
+        found: dict[str, list[tuple[Engine, tuple[str, ...]]]] = {}
+        for engine in self.engines:
+            for command in engine.commands:
+                first, *rest = command.split() or [""]
+                found.setdefault(first, []).append((engine, tuple(rest)))
+        return {k: tuple(v) for k, v in found.items()}
+
+    @functools.cached_property
+    def image_memo(self) -> dict[str, Engine | None]:
+        """Image -> engine, filled by the resolver: workloads repeat a few images, so each
+        is matched against the table once (cleared when it grows past 4,096 entries)."""
+        return {}
+
+    @functools.cached_property
+    def modules(self) -> Mapping[str, Engine]:
+        """Python module -> the first engine started by ``python -m`` it."""
+        found: dict[str, Engine] = {}
+        for engine in self.engines:
+            for module in engine.modules:
+                found.setdefault(module, engine)
+        return found
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "engine table") -> Self:

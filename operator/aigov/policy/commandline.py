@@ -63,6 +63,8 @@ class Reading:
 def expand_k8s(text: str, env: Mapping[str, EnvVar]) -> tuple[str, str | None]:
     """Expand ``$(VAR)`` as the kubelet does; the second value names a variable whose value
     comes from a ConfigMap or Secret (unknown here). Undefined variables stay as written."""
+    if "$" not in text:
+        return text, None
     unknown: str | None = None
 
     def sub(match: re.Match[str]) -> str:
@@ -141,10 +143,22 @@ def image_components(image: str) -> list[str]:
     return [p.lower() for p in parts]
 
 
+_MEMO_SIZE = 4096
+
+
 def engine_of_image(image: str | None, table: EngineTable) -> Engine | None:
-    """The first engine whose image names or prefixes match ``image``."""
+    """The first engine whose image names or prefixes match ``image`` (memoised per table)."""
     if not image:
         return None
+    memo = table.image_memo
+    if image not in memo:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[image] = _match_image(image, table)
+    return memo[image]
+
+
+def _match_image(image: str, table: EngineTable) -> Engine | None:
     components = image_components(image)
     for engine in table.engines:
         if any(image.startswith(prefix) for prefix in engine.image_prefixes):
@@ -164,15 +178,16 @@ def _segment(words: Sequence[Word], start: int) -> tuple[Word, ...]:
 def _invoked(words: Sequence[Word], table: EngineTable) -> Invocation | None:
     """An engine started by name (``vllm serve``) or module (``python -m ...``) in `words`."""
     values = [w.value for w in words]
+    executables, modules = table.executables, table.modules
     for i, value in enumerate(values):
         base = value.rsplit("/", 1)[-1]
-        for engine in table.engines:
-            for command in engine.commands:
-                parts = command.split()
-                if base == parts[0] and values[i + 1 : i + len(parts)] == parts[1:]:
-                    return Invocation(engine, _segment(words, i + len(parts)), f"command {command}")
-            if value == "-m" and i + 1 < len(values) and values[i + 1] in engine.modules:
-                return Invocation(engine, _segment(words, i + 2), f"module {values[i + 1]}")
+        for engine, rest in executables.get(base, ()):
+            if tuple(values[i + 1 : i + 1 + len(rest)]) == rest:
+                command = " ".join((base, *rest))
+                return Invocation(engine, _segment(words, i + 1 + len(rest)), f"command {command}")
+        if value == "-m" and i + 1 < len(values) and values[i + 1] in modules:
+            engine = modules[values[i + 1]]
+            return Invocation(engine, _segment(words, i + 2), f"module {values[i + 1]}")
     return None
 
 

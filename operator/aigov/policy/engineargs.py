@@ -46,26 +46,15 @@ class Parsed:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _norm(flag: str, engine: Engine) -> str:
-    if engine.normalize_underscores and flag.startswith("--"):
-        return "--" + flag[2:].replace("_", "-")
-    return flag
-
-
 class _Walker:
     """One pass over one engine's arguments."""
 
     def __init__(self, engine: Engine, args: Sequence[Word]) -> None:
         self.engine, self.args, self.out = engine, args, Parsed()
-        self.refs: dict[str, int] = {}
-        self.revs: dict[str, int] = {}
-        for index, spec in enumerate(engine.all_specs):
-            self.refs.update({_norm(f, engine): index for f in spec.flags})
-            self.revs.update({_norm(f, engine): index for f in spec.revision_flags})
-        self.values = {_norm(f, engine) for f in engine.value_flags}
-        self.booleans = {_norm(f, engine) for f in engine.boolean_flags}
-        self.opaque = {_norm(f, engine) for f in engine.opaque_flags}
-        self.known = set(self.refs) | set(self.revs) | self.values | self.booleans | self.opaque
+        index = engine.flag_index
+        self.index = index
+        self.refs, self.revs, self.known = index.refs, index.revisions, index.known
+        self.values, self.booleans, self.opaque = index.values, index.booleans, index.opaque
 
     def problem(self, path: str, message: str) -> None:
         self.out.problems.append((path, f"{self.engine.title}: {message}"))
@@ -84,7 +73,7 @@ class _Walker:
                 self.out.positional = word
             return i + 1
         name, eq, inline = word.value.partition("=")
-        name = self.abbreviation(_norm(name, self.engine))
+        name = self.abbreviation(self.index.normalise(name, self.engine.normalize_underscores))
         nxt = self.args[i + 1] if i + 1 < len(self.args) else None
         if nxt is not None and nxt.value.startswith("-"):
             nxt = None

@@ -85,6 +85,8 @@ def reference_violations(resolution: Resolution, model: GovernedModel) -> list[V
         )
         for u in resolution.unresolved
     ]
+    if not resolution.references:
+        return found
     approved = _Approved.of(model)
     name = model.metadata.name
     for ref in resolution.references:
