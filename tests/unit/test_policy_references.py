@@ -487,3 +487,23 @@ def test_a_bad_table_is_one_clear_error() -> None:
 )
 def test_odd_input_never_raises(garbage: dict[str, Any]) -> None:
     run(deployment({"name": "v", "image": "vllm/vllm-openai", **garbage}))
+
+
+def test_words_after_a_shell_script_are_read_too() -> None:
+    """`sh -c 'exec "$@"' -- vllm serve x` runs the words after the script."""
+    body = deployment(
+        {
+            "name": "s",
+            "image": PINNED,
+            "command": ["sh", "-c", 'exec "$@"', "--", "vllm", "serve", "other/model"],
+        }
+    )
+    assert refs(body) == [
+        ("hf://other/model", f"{C0}.command[6]", None, "vLLM positional argument")
+    ]
+
+
+def test_long_shell_options_are_not_the_script_flag() -> None:
+    script = "vllm serve org/s --revision " + REV
+    body = deployment({"name": "s", "image": PINNED, "command": ["bash", "--norc", "-c", script]})
+    assert refs(body) == [("hf://org/s", f"{C0}.command[3]", REV, "vLLM positional argument")]

@@ -117,7 +117,8 @@ def _script(words: Sequence[Word], env: Mapping[str, EnvVar]) -> tuple[list[Word
     if not words or words[0].value.rsplit("/", 1)[-1] not in SHELLS:
         return [], ""
     for i, word in enumerate(words[1:], start=1):
-        if word.value.startswith("-") and "c" in word.value[1:] and i + 1 < len(words):
+        short = word.value.startswith("-") and not word.value.startswith("--")
+        if short and "c" in word.value[1:] and i + 1 < len(words):
             script = words[i + 1]
             if len(script.value) > _MAX_SCRIPT:
                 return None, script.path
@@ -127,7 +128,10 @@ def _script(words: Sequence[Word], env: Mapping[str, EnvVar]) -> tuple[list[Word
                 parts = list(lexer)
             except ValueError:
                 return None, script.path
-            return [_expand_shell(Word(p, script.path, script.unknown), env) for p in parts], ""
+            # Words after the script are its $0, $1...: `sh -c 'exec "$@"' -- vllm serve x`
+            # runs them, so they are read too.
+            words_ = [_expand_shell(Word(p, script.path, script.unknown), env) for p in parts]
+            return [*words_, Word(";", script.path), *words[i + 2 :]], ""
     return [], ""
 
 
