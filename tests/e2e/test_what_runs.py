@@ -215,3 +215,26 @@ def test_56_mig_slices_exceed_max_gpus_per_pod(kube: Kube, ns: str, unique: str)
     _refused(result, "PlacementViolation", "spec.template.spec.containers")
     assert "asks for 56 nvidia.com/mig-1g.10gb" in result.stderr
     assert "at most 2 per pod" in result.stderr
+
+
+def test_the_crd_pins_hub_weights_by_revision_and_others_by_digest(kube: Kube, ns: str) -> None:
+    def artifacts(*weights: dict[str, Any]) -> dict[str, Any]:
+        spec = governed.model_spec(artifacts=[{"name": "vllm", "image": VLLM}, *weights])
+        return governed.model("crd-check", ns, spec)
+
+    result = kube.apply(artifacts({"name": "w", "uri": f"hf://{HF}"}), user=ALICE)
+    assert not result.ok
+    assert "an hf:// artifact must carry revision" in result.stderr
+    result = kube.apply(
+        artifacts({"name": "w", "uri": WEIGHTS, "revision": REV, "digest": "sha256:" + "3" * 64}),
+        user=ALICE,
+    )
+    assert not result.ok
+    assert "revision pins hf:// artifacts only" in result.stderr
+    result = kube.apply(
+        artifacts({"name": "w", "uri": f"hf://{HF}", "revision": "main"}), user=ALICE
+    )
+    assert not result.ok
+    assert "revision must be a full commit id" in result.stderr
+    result = kube.apply(artifacts({"name": "w", "uri": f"hf://{HF}", "revision": REV}), user=ALICE)
+    assert result.ok, result.stderr
