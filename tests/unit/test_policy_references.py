@@ -507,3 +507,15 @@ def test_long_shell_options_are_not_the_script_flag() -> None:
     script = "vllm serve org/s --revision " + REV
     body = deployment({"name": "s", "image": PINNED, "command": ["bash", "--norc", "-c", script]})
     assert refs(body) == [("hf://org/s", f"{C0}.command[3]", REV, "vLLM positional argument")]
+
+
+def test_kserve_hub_uri_with_a_commit_after_a_colon() -> None:
+    """KServe's storage initializer reads hf://<org>/<name>:<commit>."""
+    body = isvc({"modelFormat": {"name": "huggingface"}, "storageUri": f"hf://org/name:{REV}"})
+    (ref,) = run(body).references
+    assert (ref.uri, ref.revision, ref.revision_path) == (
+        "hf://org/name",
+        REV,
+        "spec.predictor.model.storageUri",
+    )
+    assert ref.pinned

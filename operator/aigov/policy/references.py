@@ -414,7 +414,11 @@ def _resolve(v: _Value, c: Container, t: PodTemplate, found: _Found) -> None:
 
     hf = _HF_URL.match(text)
     if text.startswith("hf://") or hf:
-        add(Target.HUGGING_FACE, "hf://" + (hf[2] if hf else text[5:]).strip("/").lower())
+        name = (hf[2] if hf else text[5:]).strip("/")
+        name, colon, pinned = name.partition(":")  # KServe: hf://org/name:<commit>
+        if colon and revision is None:
+            revision, rev_path = pinned, v.path
+        add(Target.HUGGING_FACE, f"hf://{name.lower()}")
     elif text.startswith("oci://"):
         add(Target.OCI, text)
     elif SCHEME.match(text):
