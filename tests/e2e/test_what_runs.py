@@ -143,6 +143,10 @@ def test_inference_service_storage_uri_must_be_the_approved_weights(
     _refused(result, "ArtifactNotApproved", "spec.predictor.model.storageUri")
     result = kube.apply(_isvc(ns, WEIGHTS), user=ALICE)
     assert result.ok, result.stderr
+    result = kube.apply(_isvc(ns, f"hf://{HF}"), user=ALICE)  # the Hub's main branch moves
+    _refused(result, "ArtifactNotApproved", "spec.predictor.model.storageUri")
+    result = kube.apply(_isvc(ns, f"hf://{HF}:{REV}"), user=ALICE)
+    assert result.ok, result.stderr
 
 
 def test_warn_mode_admits_other_weights_with_a_warning(
