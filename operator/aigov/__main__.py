@@ -10,7 +10,7 @@ import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
 from aigov import logs, replicas
 from aigov.config import ConfigError, Settings
 from aigov.handlers.lifecycle import configure, prepare_certificates
-from aigov.handlers.runtime import Runtime
+from aigov.handlers.runtime import Runtime, load_recognition
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,11 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     del argv
     try:
         settings = Settings.from_env()
+        recognition = load_recognition(settings)
     except ConfigError as exc:
         print(f"aigov: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
-    runtime = Runtime(settings=settings)
+    runtime = Runtime(settings=settings, recognition=recognition)
     runtime.cert_dir, runtime.ca_pem = prepare_certificates(settings)
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings, runtime)

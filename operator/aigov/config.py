@@ -135,12 +135,28 @@ class Settings:
     two replicas tie (kopf pauses every replica of a tie). Pin it to prefer a replica, or
     to let a debugging operator take over reconciling from the in-cluster ones."""
 
+    engines_file: Path | None = None
+    """A YAML file of serving engines that extends or overrides (by name) the packaged
+    table aigov/data/engines.yaml (AIGOV_ENGINES_FILE); the Helm chart mounts it from a
+    ConfigMap made of values `engines.extra`. Read once at start-up; a bad file stops
+    the operator with a message naming it."""
+
+    accelerator_resources: tuple[str, ...] = ()
+    """More extended resource names that are accelerators (AIGOV_ACCELERATOR_RESOURCES,
+    comma-separated; a trailing * matches a prefix, e.g. example.com/npu*), added to the
+    built-in list (policy/gpu.py DEFAULT_ACCELERATOR_RESOURCES)."""
+
+    gpu_runtime_classes: tuple[str, ...] = ("nvidia", "nvidia-cdi", "nvidia-legacy")
+    """RuntimeClass names that hand a pod GPUs (AIGOV_GPU_RUNTIME_CLASSES,
+    comma-separated): a pod using one is an AI workload even without a GPU request."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default os.environ); raise ConfigError on bad values."""
         e = os.environ if env is None else env
         d = cls()
         cert_dir = e.get("AIGOV_CERT_DIR")
+        engines_file = e.get("AIGOV_ENGINES_FILE", "").strip()
         failure_policy = e.get("AIGOV_FAILURE_POLICY", d.failure_policy)
         if failure_policy not in {"Fail", "Ignore"}:
             raise ConfigError(f"AIGOV_FAILURE_POLICY={failure_policy!r}: expected Fail or Ignore")
@@ -173,6 +189,11 @@ class Settings:
                 e.get("AIGOV_PEERING_PRIORITY", str(d.peering_priority)),
                 0,
                 2**31 - 1,
+            ),
+            engines_file=Path(engines_file) if engines_file else None,
+            accelerator_resources=_split(e.get("AIGOV_ACCELERATOR_RESOURCES", "")),
+            gpu_runtime_classes=_split(
+                e.get("AIGOV_GPU_RUNTIME_CLASSES", ",".join(d.gpu_runtime_classes))
             ),
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import datetime as dt
 import ipaddress
 import json
@@ -59,8 +60,17 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
         "image": {"digest": "sha256:" + "ab" * 32},
         "operator": {"logLevel": "DEBUG", "adminGroups": ["platform-admins"]},
+        "recognition": {
+            "engines": [
+                {"name": "acme", "title": "ACME Serve", "images": ["acme-serve"],
+                 "model": {"flags": ["--weights"]}, "default": "acme/base"}
+            ],
+            "generic": {"env": ["ACME_MODEL"]},
+            "acceleratorResources": ["example.com/npu*"],
+            "gpuRuntimeClasses": ["nvidia", "kata-gpu"],
+        },
     },
-}
+}  # fmt: skip
 NAMESPACE = "gov-system"
 RELEASE = "aigov"
 HANDLER_IDS = {
@@ -494,7 +504,8 @@ def test_pods_meet_the_restricted_pod_security_standard(
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         assert not spec.get(key)
-    assert all(set(v) & {"secret", "emptyDir"} for v in spec["volumes"]), "no hostPath"
+    volume_kinds = {"secret", "emptyDir", "configMap"}  # what the restricted standard allows
+    assert all(set(v) & volume_kinds for v in spec["volumes"]), "no hostPath"
     container = _container(objects)
     sc = container["securityContext"]
     assert sc["runAsNonRoot"] is True
@@ -626,3 +637,37 @@ def test_a_stopping_replica_keeps_answering_while_it_leaves_the_service(render: 
     grace = one(render({}), "Deployment")["spec"]["template"]["spec"]
     assert grace["terminationGracePeriodSeconds"] > 5
     assert "lifecycle" not in _container(render({"operator": {"preStopSleepSeconds": 0}}))
+
+
+def test_engine_table_extension_reaches_the_operator(render: Render, tmp_path: Path) -> None:
+    """values recognition.* -> ConfigMap, mount and env that load_recognition reads."""
+    from aigov.handlers.runtime import load_recognition
+
+    assert by_kind(render({}), "ConfigMap") == []
+    default = Settings.from_env(_env(render({})))
+    assert default.engines_file is None
+    assert default.gpu_runtime_classes == ("nvidia", "nvidia-cdi", "nvidia-legacy")
+    assert default.accelerator_resources == ()
+    objects = render(VALUE_SETS["everything-on"])
+    settings = Settings.from_env(_env(objects))
+    assert settings.gpu_runtime_classes == ("nvidia", "kata-gpu")
+    assert settings.accelerator_resources == ("example.com/npu*",)
+    configmap = one(objects, "ConfigMap")
+    container = _container(objects)
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "engines")
+    assert settings.engines_file == Path(mount["mountPath"]) / "engines.yaml"
+    volume = next(
+        v
+        for v in one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == "engines"
+    )
+    assert volume["configMap"]["name"] == configmap["metadata"]["name"]
+    annotations = one(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert "checksum/engines" in annotations
+    file = tmp_path / "engines.yaml"
+    file.write_text(configmap["data"]["engines.yaml"])
+    found = load_recognition(dataclasses.replace(settings, engines_file=file))
+    assert found.engines.engines[0].name == "acme"
+    assert "ACME_MODEL" in found.engines.generic.env
+    assert found.accelerators.is_accelerator("example.com/npu-2")
+    assert "kata-gpu" in found.accelerators.runtime_classes

@@ -182,3 +182,37 @@ def test_peering_priority_bounds(value: str, message: str) -> None:
 @pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False), ("", False)])
 def test_stop_workloads(value: str, expected: bool) -> None:
     assert Settings.from_env({"AIGOV_STOP_WORKLOADS": value}).stop_workloads is expected
+
+
+def test_recognition_settings() -> None:
+    s = Settings.from_env(
+        {
+            "AIGOV_ENGINES_FILE": "/etc/aigov/engines.yaml",
+            "AIGOV_ACCELERATOR_RESOURCES": "example.com/npu*, acme.io/tpu",
+            "AIGOV_GPU_RUNTIME_CLASSES": "nvidia,kata-gpu",
+        }
+    )
+    assert s.engines_file == Path("/etc/aigov/engines.yaml")
+    assert s.accelerator_resources == ("example.com/npu*", "acme.io/tpu")
+    assert s.gpu_runtime_classes == ("nvidia", "kata-gpu")
+    assert Settings().gpu_runtime_classes == ("nvidia", "nvidia-cdi", "nvidia-legacy")
+    assert Settings().engines_file is None
+
+
+def test_load_recognition_reads_the_engines_file(tmp_path: Path) -> None:
+    from aigov.handlers.runtime import load_recognition
+
+    file = tmp_path / "engines.yaml"
+    file.write_text("engines: [{name: acme, title: ACME, images: [acme]}]\n")
+    found = load_recognition(
+        Settings(engines_file=file, accelerator_resources=("example.com/npu*",))
+    )
+    assert found.engines.engines[0].name == "acme"
+    assert "vllm" in {e.name for e in found.engines.engines}
+    assert found.accelerators.is_accelerator("example.com/npu-1")
+    assert found.accelerators.is_accelerator("nvidia.com/gpu")
+    file.write_text("engines: [{title: no name}]\n")
+    with pytest.raises(ConfigError, match="AIGOV_ENGINES_FILE="):
+        load_recognition(Settings(engines_file=file))
+    with pytest.raises(ConfigError, match="AIGOV_ENGINES_FILE="):
+        load_recognition(Settings(engines_file=tmp_path / "missing.yaml"))

@@ -570,7 +570,13 @@ def test_a_container_without_image_is_left_to_the_api_server() -> None:
 
 def test_an_inference_service_loading_an_artifact_is_allowed() -> None:
     assert judge(isvc({"storageUri": WEIGHTS}), evidence()).allowed
-    assert judge(isvc({}), evidence()).allowed
+
+
+def test_an_inference_service_naming_no_weights_is_unresolved() -> None:
+    """Without storageUri the ServingRuntime, which admission cannot see, decides."""
+    (violation,) = judge(isvc({}), evidence()).violations
+    assert violation.code is Reason.MODEL_REFERENCE_UNRESOLVED
+    assert violation.path == "spec.predictor.model"
 
 
 def test_an_inference_service_loading_something_else_is_not_approved() -> None:
@@ -578,7 +584,8 @@ def test_an_inference_service_loading_something_else_is_not_approved() -> None:
     assert judge(isvc({"storageUri": uri}), evidence()).violations == (
         Violation(
             Reason.ARTIFACT_NOT_APPROVED,
-            f"storageUri {uri!r} is not an artifact (with digest) of GovernedModel {NAME!r}",
+            f"storageUri {uri!r} is not an artifact of the model (GovernedModel {NAME!r} "
+            f"approves: {WEIGHTS})",
             "spec.predictor.model.storageUri",
         ),
     )
@@ -594,7 +601,9 @@ def test_a_storage_uri_without_digest_in_the_model_is_not_an_artifact() -> None:
     assert decision.codes == (Reason.LINEAGE_INCOMPLETE, Reason.ARTIFACT_NOT_APPROVED)
     assert decision.violations[-1] == Violation(
         Reason.ARTIFACT_NOT_APPROVED,
-        f"storageUri {WEIGHTS!r} is not an artifact (with digest) of GovernedModel {NAME!r}",
+        f"storageUri {WEIGHTS!r} matches artifact 'weights', which has no digest: what the "
+        f"URI holds can change after approval (GovernedModel {NAME!r} approves: none (only "
+        "images))",
         "spec.predictor.model.storageUri",
     )
 

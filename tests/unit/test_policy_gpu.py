@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from aigov.policy.gpu import (
+    DEFAULT_ACCELERATOR_RESOURCES,
+    AcceleratorRules,
     QuantityError,
     UseKind,
+    accelerators_per_pod,
     find_accelerators,
     gpus_per_pod,
     is_accelerator_resource,
@@ -288,3 +291,186 @@ def test_bad_pod_level_quantity_names_its_field() -> None:
 
 def test_huge_integer_quantity_parses() -> None:
     assert parse_quantity(10**5000) == Decimal(10**5000)
+
+
+# Every way to a GPU (bypass classes 17 and 18) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "nvidia.com/vgpu",
+        "nvidia.com/GA100_A100_PCIE_40GB",
+        "nvidia.com/mig-1g.10gb",
+        "deviceclass.resource.kubernetes.io/gpu.example.com",
+        "aws.amazon.com/neuron",
+        "habana.ai/gaudi3",
+        "google.com/tpu",
+        "huawei.com/Ascend910",
+    ],
+)
+def test_vendor_and_dra_implicit_resources_are_accelerators(name: str) -> None:
+    assert is_accelerator_resource(name)
+
+
+@pytest.mark.parametrize("name", ["nvidia.com/hostdev", "nvidia.com/sriov_rdma", "example.com/npu"])
+def test_network_devices_and_unknown_names_are_not(name: str) -> None:
+    assert not is_accelerator_resource(name)
+
+
+def test_configured_resources_and_runtime_classes_extend_the_lists() -> None:
+    rules = AcceleratorRules(
+        resources=(*DEFAULT_ACCELERATOR_RESOURCES, "example.com/npu*"),
+        runtime_classes=frozenset({"kata-gpu"}),
+    )
+    assert is_accelerator_resource("example.com/npu-x1", rules)
+    spec = {"runtimeClassName": "kata-gpu", "containers": [{"name": "c"}]}
+    assert [u.kind for u in find_accelerators(pod(spec), rules)] == [UseKind.RUNTIME_CLASS]
+    assert find_accelerators(pod(spec)) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "resource", "path"),
+    [
+        (
+            {
+                "containers": [
+                    {"name": "c", "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]}
+                ]
+            },
+            UseKind.ENV,
+            "NVIDIA_VISIBLE_DEVICES=all",
+            "spec.containers[0].env[0].value",
+        ),
+        (
+            {
+                "containers": [
+                    {
+                        "name": "c",
+                        "env": [{"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "compute,utility"}],
+                    }
+                ]
+            },
+            UseKind.ENV,
+            "NVIDIA_DRIVER_CAPABILITIES=compute,utility",
+            "spec.containers[0].env[0].value",
+        ),
+        (
+            {
+                "containers": [
+                    {
+                        "name": "c",
+                        "env": [
+                            {
+                                "name": "NVIDIA_VISIBLE_DEVICES",
+                                "valueFrom": {"fieldRef": {"fieldPath": "x"}},
+                            }
+                        ],
+                    }
+                ]
+            },
+            UseKind.ENV,
+            "NVIDIA_VISIBLE_DEVICES (valueFrom)",
+            "spec.containers[0].env[0].valueFrom",
+        ),
+        (
+            {"runtimeClassName": "nvidia", "containers": [{"name": "c"}]},
+            UseKind.RUNTIME_CLASS,
+            "nvidia",
+            "spec.runtimeClassName",
+        ),
+        (
+            {"containers": [{"name": "c", "securityContext": {"privileged": True}}]},
+            UseKind.PRIVILEGED,
+            "a privileged container",
+            "spec.containers[0].securityContext.privileged",
+        ),
+        (
+            {
+                "containers": [{"name": "c"}],
+                "volumes": [{"name": "d", "hostPath": {"path": "/dev/nvidia0"}}],
+            },
+            UseKind.HOST_PATH,
+            "/dev/nvidia0",
+            "spec.volumes[0].hostPath.path",
+        ),
+        (
+            {
+                "containers": [{"name": "c"}],
+                "volumes": [{"name": "d", "hostPath": {"path": "/dev/dri/"}}],
+            },
+            UseKind.HOST_PATH,
+            "/dev/dri/",
+            "spec.volumes[0].hostPath.path",
+        ),
+        (
+            {
+                "containers": [{"name": "c"}],
+                "volumes": [{"name": "d", "hostPath": {"path": "//dev"}}],
+            },
+            UseKind.HOST_PATH,
+            "//dev",
+            "spec.volumes[0].hostPath.path",
+        ),
+        (
+            {
+                "ephemeralContainers": [
+                    {"name": "dbg", "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "0,1"}]}
+                ]
+            },
+            UseKind.ENV,
+            "NVIDIA_VISIBLE_DEVICES=0,1",
+            "spec.ephemeralContainers[0].env[0].value",
+        ),
+    ],
+)
+def test_gpus_without_a_request(
+    spec: dict[str, Any], kind: UseKind, resource: str, path: str
+) -> None:
+    (use,) = find_accelerators(pod(spec))
+    assert (use.kind, use.resource, use.path) == (kind, resource, path)
+    assert not use.is_request
+
+
+def test_cdi_annotations_on_the_pod_template() -> None:
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"cdi.k8s.io/gpu": "nvidia.com/gpu=all", "other": "x"}},
+                "spec": {"containers": [{"name": "c"}]},
+            }
+        },
+    }
+    (use,) = workload_accelerators(parse_workload(body))
+    assert (use.kind, use.path) == (
+        UseKind.CDI,
+        "spec.template.metadata.annotations[cdi.k8s.io/gpu]",
+    )
+    assert use.describe() == "CDI annotation cdi.k8s.io/gpu"
+
+
+@pytest.mark.parametrize("value", ["void", "none", "", " NONE "])
+def test_gpu_env_that_hands_out_nothing(value: str) -> None:
+    env = [{"name": "NVIDIA_VISIBLE_DEVICES", "value": value}]
+    assert find_accelerators(pod({"containers": [{"name": "c", "env": env}]})) == []
+
+
+def test_harmless_host_paths_and_runtime_classes() -> None:
+    spec = {
+        "runtimeClassName": "gvisor",
+        "containers": [{"name": "c", "securityContext": {"privileged": False}}],
+        "volumes": [{"name": "d", "hostPath": {"path": "/var/log"}}, {"name": "e", "emptyDir": {}}],
+    }
+    assert find_accelerators(pod(spec)) == []
+
+
+def test_accelerators_per_pod_counts_every_accelerator_resource() -> None:
+    spec = {
+        "containers": [
+            limits(**{"nvidia.com/mig-1g.10gb": "56", "cpu": "4"}),
+            limits(**{"nvidia.com/gpu": 1, "amd.com/gpu": 0}),
+        ]
+    }
+    assert accelerators_per_pod(pod(spec)) == {"nvidia.com/mig-1g.10gb": 56, "nvidia.com/gpu": 1}

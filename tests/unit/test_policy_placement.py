@@ -547,3 +547,22 @@ def test_node_name_of_a_node_that_does_not_exist_is_refused() -> None:
     assert [(v.code, v.path) for v in found] == [(Reason.PLACEMENT_VIOLATION, "spec.nodeName")]
     assert "no such node today" in found[0].message
     assert warnings == []
+
+
+def test_max_gpus_per_pod_counts_every_accelerator_resource() -> None:
+    """56 MIG slices are 56 devices, not zero nvidia.com/gpu."""
+    mig = {"name": "srv", "image": "srv", "resources": {"limits": {"nvidia.com/mig-1g.10gb": "56"}}}
+    found, _ = judge(deployment(pinned_with([mig])), policy(maxGPUsPerPod=2))
+    assert found == [
+        Violation(
+            PV,
+            "the pod asks for 56 nvidia.com/mig-1g.10gb; PlacementPolicy 'confidential-eu' "
+            "allows at most 2 per pod",
+            f"{TEMPLATE}.containers",
+        )
+    ]
+    mixed = [container(1), {"name": "b", "resources": {"limits": {"nvidia.com/mig-1g.10gb": 2}}}]
+    (violation,) = judge(deployment(pinned_with(mixed)), policy(maxGPUsPerPod=2))[0]
+    assert "asks for 3 accelerators (nvidia.com/gpu: 1, nvidia.com/mig-1g.10gb: 2)" in (
+        violation.message
+    )

@@ -206,3 +206,43 @@ def test_model_name_is_none_without_label() -> None:
 def test_model_named_only_in_template_suggests_that_model() -> None:
     (violation,) = check_model_named(parse_workload(deployment(GPU, tmpl_labels=model("m"))))
     assert "add label aigov.io/model=m to the Deployment (metadata.labels)" in violation.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "phrase"),
+    [
+        (
+            {
+                "containers": [
+                    {"name": "c", "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]}
+                ]
+            },
+            "reaches GPUs through env NVIDIA_VISIBLE_DEVICES=all (spec.containers[0].env[0].value)",
+        ),
+        (
+            {"runtimeClassName": "nvidia", "containers": [{"name": "c"}]},
+            "reaches GPUs through runtimeClassName nvidia (spec.runtimeClassName)",
+        ),
+        (
+            {"containers": [{"name": "c", "securityContext": {"privileged": True}}]},
+            "reaches GPUs through a privileged container "
+            "(spec.containers[0].securityContext.privileged)",
+        ),
+    ],
+)
+def test_gpus_without_a_request_make_an_ai_workload(spec: dict[str, Any], phrase: str) -> None:
+    workload = parse_workload(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
+    )
+    assert is_ai_workload(workload)
+    (violation,) = check_model_named(workload)
+    assert violation.code is Reason.UNGOVERNED_WORKLOAD
+    assert f"Pod p {phrase} but names no GovernedModel" in violation.message
+
+
+def test_requests_and_other_routes_are_both_named() -> None:
+    container = {**GPU, "env": [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}]}
+    (violation,) = check_model_named(parse_workload(deployment(container)))
+    assert "requests nvidia.com/gpu and reaches GPUs through env NVIDIA_VISIBLE_DEVICES=all" in (
+        violation.message
+    )

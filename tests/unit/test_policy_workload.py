@@ -320,3 +320,110 @@ def test_garbage_metadata_and_replicas() -> None:
 
 def test_empty_model_label_names_no_model() -> None:
     assert parse_workload(obj("Pod", "v1", {}, labels={"aigov.io/model": ""})).model is None
+
+
+# What a container runs and sees: command, args, env, mounts, volumes ----------------------
+
+
+def test_command_args_env_mounts_and_volumes_are_read_with_their_paths() -> None:
+    container = {
+        "name": "srv",
+        "image": "vllm/vllm-openai:v0.9",
+        "command": ["vllm", "serve", 7],
+        "args": ["--model", "org/name"],
+        "env": [
+            {"name": "MODEL_ID", "value": "org/a"},
+            {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+            {"name": "EMPTY"},
+            {"value": "no name"},
+        ],
+        "envFrom": [{"configMapRef": {"name": "c"}}],
+        "volumeMounts": [{"name": "w", "mountPath": "/models", "subPath": "x", "readOnly": True}],
+        "securityContext": {"privileged": True},
+    }
+    spec = {
+        "containers": [container],
+        "runtimeClassName": "nvidia",
+        "volumes": [
+            {"name": "w", "persistentVolumeClaim": {"claimName": "llama"}},
+            {"name": "i", "image": {"reference": "reg/w@sha256:ab"}},
+            {"name": "e", "emptyDir": {}},
+            {"name": "h", "hostPath": {"path": "/dev/nvidia0"}},
+            "garbage",
+        ],
+    }
+    template = {"metadata": {"labels": MODEL, "annotations": {"cdi.k8s.io/gpu": "x"}}}
+    workload = parse_workload(
+        obj("Deployment", "apps/v1", {"template": {**template, "spec": spec}})
+    )
+    (pod,) = workload.templates
+    (c,) = pod.containers
+    assert c.command == ("vllm", "serve", "")
+    assert c.args == ("--model", "org/name")
+    assert [(e.name, e.value, e.value_path) for e in c.env] == [
+        ("MODEL_ID", "org/a", "spec.template.spec.containers[0].env[0].value"),
+        ("TOKEN", None, "spec.template.spec.containers[0].env[1].valueFrom"),
+        ("EMPTY", "", "spec.template.spec.containers[0].env[2].value"),
+    ]
+    assert c.env_from
+    assert c.privileged
+    (mount,) = c.volume_mounts
+    assert (mount.name, mount.mount_path, mount.sub_path, mount.read_only) == (
+        "w",
+        "/models",
+        "x",
+        True,
+    )
+    assert [(v.name, v.kind, v.source, v.path) for v in pod.volumes] == [
+        ("w", "persistentVolumeClaim", "llama", "spec.template.spec.volumes[0]"),
+        ("i", "image", "reg/w@sha256:ab", "spec.template.spec.volumes[1]"),
+        ("e", "emptyDir", None, "spec.template.spec.volumes[2]"),
+        ("h", "hostPath", "/dev/nvidia0", "spec.template.spec.volumes[3]"),
+    ]
+    assert pod.runtime_class_name == "nvidia"
+    assert pod.annotations == {"cdi.k8s.io/gpu": "x"}
+    assert pod.annotations_path == "spec.template.metadata.annotations"
+
+
+def test_a_pods_annotations_are_its_own_and_odd_fields_count_as_absent() -> None:
+    body = obj(
+        "Pod",
+        "v1",
+        {
+            "containers": [{"name": "a", "command": "vllm serve", "env": "x", "volumeMounts": 3}],
+            "volumes": {"not": "a list"},
+            "runtimeClassName": 5,
+        },
+        annotations={"cdi.k8s.io/x": "y"},
+    )
+    (pod,) = parse_workload(body).templates
+    (c,) = pod.containers
+    assert (c.command, c.env, c.volume_mounts, c.privileged) == ((), (), (), False)
+    assert (pod.volumes, pod.runtime_class_name) == ((), None)
+    assert pod.annotations == {"cdi.k8s.io/x": "y"}
+    assert pod.annotations_path == "metadata.annotations"
+
+
+def test_inference_service_model_entries_keep_their_storage_fields() -> None:
+    spec = {
+        "predictor": {
+            "annotations": {"cdi.k8s.io/a": "b"},
+            "model": {
+                "modelFormat": {"name": "huggingface"},
+                "storage": {"key": "k", "path": "p"},
+                "storageUris": ["s3://a"],
+                "args": ["--model_id=org/x"],
+            },
+        }
+    }
+    (pod,) = parse_workload(obj("InferenceService", ISVC, spec, labels=MODEL)).templates
+    (model,) = pod.containers
+    assert model.kind is ContainerKind.MODEL
+    assert model.extra == {
+        "storage": {"key": "k", "path": "p"},
+        "storageUris": ["s3://a"],
+        "modelFormat": {"name": "huggingface"},
+    }
+    assert model.args == ("--model_id=org/x",)
+    assert pod.annotations == {"cdi.k8s.io/a": "b"}
+    assert pod.annotations_path == "spec.predictor.annotations"

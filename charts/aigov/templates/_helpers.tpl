@@ -158,3 +158,12 @@ One webhook. Input: root, name, path (the kopf handler id), sideEffects, namespa
       scope: "*"
     {{- end }}
 {{- end }}
+
+{{/*
+The engine table extension file: the values' engines and generic names, as YAML.
+*/}}
+{{- define "aigov.enginesFile" -}}
+{{- $file := dict "engines" .Values.recognition.engines -}}
+{{- with .Values.recognition.generic }}{{- $_ := set $file "generic" . -}}{{- end -}}
+{{- toYaml $file -}}
+{{- end }}

@@ -19,6 +19,7 @@ from aigov.api.constants import Mode
 from aigov.policy import governance
 from aigov.policy.decision import Decision
 from aigov.policy.placement import PlacementContext
+from aigov.policy.recognition import Recognition
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
@@ -81,11 +82,13 @@ def evaluate(
     lookup: EvidenceLookup,
     now: dt.datetime,
     placement: PlacementContext | None = None,
+    *,
+    recognition: Recognition | None = None,
 ) -> Decision:
     """Every rule that applies to a workload, all violations reported."""
     model = workload.model
     evidence = lookup(namespace, model) if model else None
-    return governance.evaluate(workload, evidence, now, placement)
+    return governance.evaluate(workload, evidence, now, placement, recognition=recognition)
 
 
 def judge(
@@ -96,18 +99,22 @@ def judge(
     *,
     parent: Workload | None = None,
     placement: PlacementContext | None = None,
+    recognition: Recognition | None = None,
 ) -> Outcome:
     """The graded outcome for `request` in a namespace of `mode` (None: not governed).
 
     `parent` is the scaled object for a scale subresource request (whose body is a Scale);
-    the caller finds it in the workload index.
+    the caller finds it in the workload index. `recognition` is the engine table and
+    accelerator rules read at start-up (None: the built-in ones).
     """
     if mode is None or not needs_judging(request):
         return Outcome(decision=Decision(), mode=None)
     workload = parent if request.subresource == "scale" else parse_workload(request.object)
     if workload is None:
         return Outcome(decision=Decision(), mode=None)
-    decision = evaluate(workload, request.namespace, lookup, now, placement)
+    decision = evaluate(
+        workload, request.namespace, lookup, now, placement, recognition=recognition
+    )
     return grade(request, workload, decision, mode)
 
 

@@ -78,6 +78,8 @@ class Reason(StrEnum):
     RISK_UNACCEPTABLE = "RiskUnacceptable"
     NOT_APPROVED = "NotApproved"
     ARTIFACT_NOT_APPROVED = "ArtifactNotApproved"
+    MODEL_REFERENCE_UNRESOLVED = "ModelReferenceUnresolved"
+    """The workload loads weights aigov cannot identify: never silently allowed."""
     PLACEMENT_VIOLATION = "PlacementViolation"
     MODEL_RETIRED = "ModelRetired"
     SEPARATION_OF_DUTIES = "SeparationOfDuties"

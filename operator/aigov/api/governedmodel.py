@@ -102,12 +102,13 @@ class GovernedModelSpec(ApiModel):  # noqa: PLW1641 - pydantic adds a field-base
     def lineage_problems(self) -> list[FieldProblem]:
         """Why the model is LineageIncomplete, each with its path; empty if it is complete.
 
-        Complete means: every artifact pinned by a sha256 digest, at least one dataset, and
-        code lineage. Paths are relative to the GovernedModel object (`spec.`...).
+        Complete means: every artifact pinned (by a sha256 digest, or a Hugging Face one by
+        its commit revision), at least one dataset, and code lineage. Paths are relative to
+        the GovernedModel object (`spec.`...).
         """
         problems: list[FieldProblem] = []
         for index, artifact in enumerate(self.artifacts):
-            if artifact.is_digest_pinned:
+            if artifact.is_pinned:
                 continue
             if artifact.image is not None:
                 problems.append(
@@ -115,6 +116,14 @@ class GovernedModelSpec(ApiModel):  # noqa: PLW1641 - pydantic adds a field-base
                         f"spec.artifacts[{index}].image",
                         f"artifact {artifact.name!r}: image {artifact.image!r} is not pinned"
                         " by digest (use repo@sha256:<64 lowercase hex>)",
+                    )
+                )
+            elif artifact.is_hugging_face:
+                problems.append(
+                    FieldProblem(
+                        f"spec.artifacts[{index}].revision",
+                        f"artifact {artifact.name!r}: no commit revision (40 hex) for "
+                        f"{artifact.uri!r}: a branch of the Hub can move after approval",
                     )
                 )
             else:

@@ -17,6 +17,8 @@ IMAGE_DIGEST_RE = re.compile(r"^[^@]+@(?P<digest>sha256:[a-f0-9]{64})$")
 """An image reference pinned by digest: `repo@sha256:<64 lowercase hex>`."""
 DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 """A content digest: `sha256:<64 lowercase hex>`."""
+REVISION_RE = re.compile(r"^[a-f0-9]{40}$")
+"""A Hugging Face revision pinned to a commit: 40 lowercase hex."""
 
 
 class Artifact(ApiModel):
@@ -27,9 +29,17 @@ class Artifact(ApiModel):
     image: str | None = None
     """Container image, which should be `repo@sha256:<hex>`; an unpinned tag is lineage debt."""
     uri: str | None = None
-    """Location of a non-image artifact such as weights; then digest is required."""
+    """Location of weights, named the way workloads name them: `hf://org/name` (pinned by
+    revision), `s3://`, `gs://`, `pvc://<claim>/<dir>`, `oci://` (pinned by digest)."""
     digest: str | None = None
     """`sha256:<hex>` of the file at uri, so what runs is what was assessed."""
+    revision: str | None = None
+    """For `hf://` weights: the 40-hex commit of the repository that was assessed."""
+
+    @property
+    def is_hugging_face(self) -> bool:
+        """Weights on the Hugging Face Hub, pinned by revision rather than digest."""
+        return self.uri is not None and self.uri.startswith("hf://")
 
     @property
     def image_digest(self) -> str | None:
@@ -43,6 +53,17 @@ class Artifact(ApiModel):
         if self.image is not None:
             return self.image_digest is not None
         return self.digest is not None and DIGEST_RE.match(self.digest) is not None
+
+    @property
+    def is_pinned(self) -> bool:
+        """Fixed by a digest, or for Hugging Face weights by a commit revision."""
+        if self.is_digest_pinned:
+            return True
+        return (
+            self.is_hugging_face
+            and self.revision is not None
+            and REVISION_RE.match(self.revision) is not None
+        )
 
 
 class Dataset(ApiModel):

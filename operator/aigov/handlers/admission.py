@@ -137,9 +137,17 @@ async def _judge_workload(
 
     now = dt.datetime.now(dt.UTC)
     placement = placement_ctx or indexes.placement_context(
-        kwargs, runtime.settings.placement_required_for
+        kwargs, runtime.settings.placement_required_for, runtime.recognition.accelerators
     )
-    outcome = workloads.judge(request, mode, lookup, now, parent=parent, placement=placement)
+    outcome = workloads.judge(
+        request,
+        mode,
+        lookup,
+        now,
+        parent=parent,
+        placement=placement,
+        recognition=runtime.recognition,
+    )
     return request, outcome
 
 
@@ -198,7 +206,9 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
         mode = await _mode(request.namespace, kwargs["namespace_modes"])
         if mode is None:
             return
-        ctx = indexes.placement_context(kwargs, runtime.settings.placement_required_for)
+        ctx = indexes.placement_context(
+            kwargs, runtime.settings.placement_required_for, runtime.recognition.accelerators
+        )
         found = _injections(kwargs, request, ctx)
         if found:
             _merge(patch, placement.merge_patch(found))

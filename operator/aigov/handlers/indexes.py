@@ -18,6 +18,7 @@ from aigov.api.enums import RiskClass
 from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
 from aigov.api.signer import TrustedSigner
 from aigov.handlers.runtime import Runtime
+from aigov.policy.gpu import DEFAULT_RULES, AcceleratorRules
 from aigov.policy.placement import PlacementContext
 from aigov.policy.scheduling import NodeInfo, node_info
 from aigov.policy.signing import BadKeyError, Signer, signer_of
@@ -166,7 +167,9 @@ def nodes(*, name: str, body: Mapping[str, Any], **_: Any) -> dict[str, NodeInfo
 
 
 def placement_context(
-    indices: Mapping[str, Any], required_for: tuple[str, ...]
+    indices: Mapping[str, Any],
+    required_for: tuple[str, ...],
+    accelerators: AcceleratorRules = DEFAULT_RULES,
 ) -> PlacementContext:
     """The placement rule's view of the cluster, from the indexes."""
     policies = {
@@ -177,6 +180,7 @@ def placement_context(
         policies=policies,
         nodes=node_list,
         required_for=frozenset(RiskClass(c) for c in required_for),
+        accelerators=accelerators,
     )
 
 

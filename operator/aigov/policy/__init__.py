@@ -11,4 +11,9 @@ Modules:
     gpu: does a pod template use an accelerator, and how many GPUs per pod.
     decision: Violation and Decision, the result every rule returns.
     ungoverned: the first rule, "an AI workload must name its GovernedModel".
+    references: which weights a workload loads (engine arguments, env, KServe fields, local
+        paths through volumes), with commandline and engineargs reading command lines.
+    weights: those weights must be the model's pinned artifacts; unreadable ones are
+        ModelReferenceUnresolved.
+    recognition: the engine table and accelerator rules in force.
 """

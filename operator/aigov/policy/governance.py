@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 
 from aigov.api.constants import MODEL_LABEL, Reason
+from aigov.api.engines import EngineTable
 from aigov.api.enums import Decision as Verdict
 from aigov.api.enums import RiskLevel
 from aigov.api.models import GovernedModel
 from aigov.policy.decision import Decision, Violation
 from aigov.policy.placement import PlacementContext, model_placement_violations
+from aigov.policy.recognition import Recognition
+from aigov.policy.references import resolve
 from aigov.policy.standing import Evidence, Standing, standing
 from aigov.policy.ungoverned import check_model_named
-from aigov.policy.workload import ContainerKind, Workload
+from aigov.policy.weights import reference_violations
+from aigov.policy.workload import Workload
 
 MODEL_PATH = f"metadata.labels[{MODEL_LABEL}]"
 
@@ -139,29 +143,21 @@ def _repo_and_digest(image: str) -> tuple[str, str] | None:
     return name, digest
 
 
-def artifact_violations(workload: Workload, model: GovernedModel) -> list[Violation]:
-    """Every container image must be one of the model's digest-pinned image artifacts."""
+def artifact_violations(
+    workload: Workload, model: GovernedModel, engines: EngineTable | None = None
+) -> list[Violation]:
+    """Every container image must be one of the model's digest-pinned image artifacts, and
+    every set of weights the workload loads one of its pinned weight artifacts (as the
+    engine table, by default the packaged one, reads them)."""
     allowed = {
         pair for image in model.spec.pinned_images if (pair := _repo_and_digest(image)) is not None
     }
-    uris = {a.uri for a in model.spec.artifacts if a.uri and a.digest}
     name = model.metadata.name
-    found: list[Violation] = []
+    found = reference_violations(resolve(workload, engines), model)
     for template in workload.templates:
         for container in template.all_containers:
-            if container.kind is ContainerKind.MODEL:
-                uri = container.storage_uri
-                if uri is not None and uri not in uris:
-                    found.append(
-                        Violation(
-                            Reason.ARTIFACT_NOT_APPROVED,
-                            f"storageUri {uri!r} is not an artifact (with digest) of "
-                            f"GovernedModel {name!r}",
-                            f"{container.path}.storageUri",
-                        )
-                    )
-                # A model entry may also name an image that replaces the serving runtime's:
-                # judged like any container image below.
+            # A KServe model entry may name an image that replaces the serving runtime's:
+            # judged like any container image.
             image = container.image
             if image is None:
                 continue
@@ -184,10 +180,14 @@ def evaluate(
     evidence: Evidence | None,
     now: dt.datetime,
     placement: PlacementContext | None = None,
+    *,
+    recognition: Recognition | None = None,
 ) -> Decision:
     """All rules for one workload. `evidence` is None when the workload names no model;
-    `placement` None skips the placement rule (callers that judge placement pass it)."""
-    violations = check_model_named(workload)
+    `placement` None skips the placement rule (callers that judge placement pass it);
+    `recognition` None uses the packaged engine table and the built-in accelerator lists."""
+    known = recognition or Recognition()
+    violations = check_model_named(workload, known.accelerators)
     if evidence is None or workload.model is None:
         return Decision(violations)
     if evidence.model is None:
@@ -205,7 +205,7 @@ def evaluate(
         evidence.model, evidence.assessments, evidence.approvals, now, evidence.unreadable
     )
     violations.extend(model_violations(st))
-    violations.extend(artifact_violations(workload, evidence.model))
+    violations.extend(artifact_violations(workload, evidence.model, known.engines))
     warnings: list[str] = []
     if placement is not None:
         found, notes = model_placement_violations(workload, evidence.model, placement)

@@ -17,7 +17,7 @@ from aigov.api.constants import Reason
 from aigov.api.enums import RiskClass
 from aigov.api.models import GovernedModel, NodePool, PlacementPolicy
 from aigov.policy.decision import Violation
-from aigov.policy.gpu import QuantityError, gpus_per_pod
+from aigov.policy.gpu import DEFAULT_RULES, AcceleratorRules, QuantityError, accelerators_per_pod
 from aigov.policy.scheduling import NodeInfo, candidates
 from aigov.policy.workload import PodTemplate, Workload
 
@@ -58,7 +58,10 @@ def _pinned_elsewhere(
 
 
 def placement_violations(
-    workload: Workload, policy: PlacementPolicy, nodes: Sequence[NodeInfo]
+    workload: Workload,
+    policy: PlacementPolicy,
+    nodes: Sequence[NodeInfo],
+    rules: AcceleratorRules = DEFAULT_RULES,
 ) -> tuple[list[Violation], list[str]]:
     """Violations and warnings of every pod template of `workload` under `policy`."""
     pools = policy.spec.node_pools
@@ -129,21 +132,34 @@ def placement_violations(
                 )
         limit = policy.spec.max_gpus_per_pod
         if limit is not None:
-            try:
-                count = gpus_per_pod(template)
-            except QuantityError as exc:
-                found.append(Violation(Reason.PLACEMENT_VIOLATION, str(exc), path))
-                continue
-            if count > limit:
-                found.append(
-                    Violation(
-                        Reason.PLACEMENT_VIOLATION,
-                        f"the pod asks for {count} nvidia.com/gpu; PlacementPolicy {name!r} "
-                        f"allows at most {limit} per pod",
-                        f"{path}.containers",
-                    )
-                )
+            found.extend(_count_violations(template, limit, name, rules))
     return found, warnings
+
+
+def _count_violations(
+    template: PodTemplate, limit: int, policy: str, rules: AcceleratorRules
+) -> list[Violation]:
+    """maxGPUsPerPod counts every accelerator resource: 56 MIG slices are 56 devices."""
+    path = template.path
+    try:
+        counts = accelerators_per_pod(template, rules)
+    except QuantityError as exc:
+        return [Violation(Reason.PLACEMENT_VIOLATION, str(exc), path)]
+    total = sum(counts.values())
+    if total <= limit:
+        return []
+    if len(counts) == 1:
+        what = next(iter(counts))
+    else:
+        what = "accelerators (" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + ")"
+    return [
+        Violation(
+            Reason.PLACEMENT_VIOLATION,
+            f"the pod asks for {total} {what}; PlacementPolicy {policy!r} allows at most "
+            f"{limit} per pod",
+            f"{path}.containers",
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,8 @@ class PlacementContext:
     nodes: Sequence[NodeInfo]
     required_for: frozenset[RiskClass] = frozenset({RiskClass.HIGH})
     """Risk classes whose models must name an existing PlacementPolicy."""
+    accelerators: AcceleratorRules = DEFAULT_RULES
+    """What counts as an accelerator resource, for maxGPUsPerPod."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +214,7 @@ def model_placement_violations(
     """Placement violations of a workload of `model`, including an unresolved policy."""
     resolution = resolve(model, ctx)
     if resolution.policy is not None:
-        return placement_violations(workload, resolution.policy, ctx.nodes)
+        return placement_violations(workload, resolution.policy, ctx.nodes, ctx.accelerators)
     if not resolution.resolved:
         return [
             Violation(

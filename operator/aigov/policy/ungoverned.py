@@ -1,6 +1,8 @@
 """Rule UngovernedWorkload: an AI workload must name its GovernedModel, everywhere it runs.
 
-An AI workload names a model in any label, asks for an accelerator, or is an InferenceService.
+An AI workload names a model in any label, reaches an accelerator (a resource request, or a
+way that asks the scheduler for nothing: GPU env, runtime class, CDI, privileged, device host
+paths; see gpu.py), or is an InferenceService.
 It must carry ``aigov.io/model`` on the object, and every pod template must carry the same
 value: controllers create Pods from the template, and those Pods are judged like direct Pods
 (bypass class 9), so a template that names another model, or none, would be refused later and
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from aigov.api.constants import MODEL_LABEL, Reason
 from aigov.policy.decision import Violation
-from aigov.policy.gpu import workload_accelerators
+from aigov.policy.gpu import DEFAULT_RULES, AcceleratorRules, workload_accelerators
 from aigov.policy.workload import Workload
 
 
@@ -21,16 +23,18 @@ def model_name(workload: Workload) -> str | None:
     return workload.model
 
 
-def is_ai_workload(workload: Workload) -> bool:
+def is_ai_workload(workload: Workload, rules: AcceleratorRules = DEFAULT_RULES) -> bool:
     """Whether governance applies at all: see DESIGN.md "Governing workloads"."""
-    return workload.model is not None or _why_ai(workload) is not None
+    return workload.model is not None or _why_ai(workload, rules) is not None
 
 
-def check_model_named(workload: Workload) -> list[Violation]:
+def check_model_named(
+    workload: Workload, rules: AcceleratorRules = DEFAULT_RULES
+) -> list[Violation]:
     """UngovernedWorkload violations: no model named, or pod templates that disagree."""
     model = workload.model
     if model is None:
-        why = _why_ai(workload)
+        why = _why_ai(workload, rules)
         if why is None:
             return []
         named = [t.model for t in workload.templates if t.model is not None]
@@ -57,11 +61,22 @@ def check_model_named(workload: Workload) -> list[Violation]:
     ]
 
 
-def _why_ai(workload: Workload) -> str | None:
-    """Why an object that names no model is still an AI workload, as a phrase; None if not."""
-    uses = workload_accelerators(workload)
-    if uses:
-        return "requests " + ", ".join(dict.fromkeys(use.describe() for use in uses))
+def _why_ai(workload: Workload, rules: AcceleratorRules) -> str | None:
+    """Why an object that names no model is still an AI workload, as a phrase; None if not.
+
+    Requests are named by resource (their paths are where the user wrote them); the ways
+    that ask the scheduler for nothing are easy to miss, so each comes with its path.
+    """
+    uses = workload_accelerators(workload, rules)
+    requested = [use.describe() for use in uses if use.is_request]
+    taken = [f"{use.describe()} ({use.path})" for use in uses if not use.is_request]
+    phrases = []
+    if requested:
+        phrases.append("requests " + ", ".join(dict.fromkeys(requested)))
+    if taken:
+        phrases.append("reaches GPUs through " + ", ".join(dict.fromkeys(taken)))
+    if phrases:
+        return " and ".join(phrases)
     if workload.is_inference_service:
         return "is a model-serving resource"
     for template in workload.templates:

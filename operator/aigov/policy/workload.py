@@ -79,6 +79,47 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class EnvVar:
+    """One ``env`` entry. ``value`` is None when it comes from ``valueFrom``: unknown here."""
+
+    name: str
+    value: str | None
+    path: str
+    """E.g. ``spec.containers[0].env[2]``; the literal is at ``<path>.value``."""
+
+    @property
+    def value_path(self) -> str:
+        """Where the value is written: ``.value`` for a literal, ``.valueFrom`` otherwise."""
+        return f"{self.path}.value" if self.value is not None else f"{self.path}.valueFrom"
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """A container's ``volumeMounts[i]``: which volume it sees at which path."""
+
+    name: str
+    mount_path: str
+    sub_path: str = ""
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A pod ``volumes[i]`` entry, reduced to what says where its files come from.
+
+    ``kind`` is the volume source's field name (``persistentVolumeClaim``, ``image``,
+    ``emptyDir``, ``hostPath``, ...); ``source`` is its claim name, image reference or host
+    path when it has one.
+    """
+
+    name: str
+    kind: str
+    path: str
+    """E.g. ``spec.template.spec.volumes[1]``."""
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Container:
     """One container of a pod spec, with the field path users see in errors and YAML."""
 
@@ -92,6 +133,18 @@ class Container:
     """``Always`` on an init container makes it a sidecar that runs beside the app."""
     storage_uri: str | None = None
     """Model entries only: where KServe loads the weights from."""
+    command: tuple[str, ...] = ()
+    """``command``; entries that are not strings are dropped (the API server refuses them)."""
+    args: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    env_from: bool = False
+    """Whether ``envFrom`` adds variables aigov cannot see (a ConfigMap or Secret)."""
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    privileged: bool = False
+    """``securityContext.privileged: true``: the container sees every device of its node."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Model entries only: the KServe fields besides the container's (``storage``,
+    ``storageUris``, ``modelFormat``), as given."""
 
     @property
     def image_path(self) -> str:
@@ -126,6 +179,11 @@ class PodTemplate:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, Any], ...] = ()
     affinity: Mapping[str, Any] = field(default_factory=dict)
+    volumes: tuple[Volume, ...] = ()
+    runtime_class_name: str | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations the Pods would carry (the template's; a Pod's own)."""
+    annotations_path: str = "metadata.annotations"
 
     @property
     def model(self) -> str | None:
@@ -187,6 +245,7 @@ def parse_workload(obj: object) -> Workload:
     api_version = _str(obj.get("apiVersion")) or ""
     meta, spec = _map(obj.get("metadata")), _map(obj.get("spec"))
     labels = _str_map(meta.get("labels"))
+    annotations = _str_map(meta.get("annotations"))
     replicas = spec.get("replicas")
     return Workload(
         kind=kind,
@@ -195,21 +254,34 @@ def parse_workload(obj: object) -> Workload:
         name=_str(meta.get("name")),
         generate_name=_str(meta.get("generateName")),
         labels=labels,
-        annotations=_str_map(meta.get("annotations")),
-        templates=_templates(kind, api_version, spec, labels),
+        annotations=annotations,
+        templates=_templates(kind, api_version, spec, labels, annotations),
         replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None,
     )
 
 
 def _templates(
-    kind: str, api_version: str, spec: Mapping[str, Any], labels: Mapping[str, str]
+    kind: str,
+    api_version: str,
+    spec: Mapping[str, Any],
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
 ) -> tuple[PodTemplate, ...]:
     """Find the pod specs of the known kinds. A missing apiVersion matches any group."""
     group, _, _ = api_version.rpartition("/")
     if kind == "Pod" and (group == "" or not api_version):
-        return (_pod(spec, "spec", labels, "metadata.labels", inherits=True),)
+        return (
+            _pod(
+                spec,
+                "spec",
+                labels,
+                "metadata.labels",
+                inherits=True,
+                annotations=(annotations, "metadata.annotations"),
+            ),
+        )
     if (group, kind) == INFERENCE_SERVICE:
-        return _inference_service(spec, labels)
+        return _inference_service(spec, labels, annotations)
     expected = _CONTROLLERS.get(kind)
     if expected is None or (api_version and group != expected[0]):
         return ()
@@ -218,20 +290,21 @@ def _templates(
         template, path = _map(template.get(step)), f"{path}.{step}"
     if not template:
         return ()
-    tmpl_labels = _str_map(_map(template.get("metadata")).get("labels"))
+    tmpl_meta = _map(template.get("metadata"))
     return (
         _pod(
             _map(template.get("spec")),
             f"{path}.spec",
-            tmpl_labels,
+            _str_map(tmpl_meta.get("labels")),
             f"{path}.metadata.labels",
             inherits=False,
+            annotations=(_str_map(tmpl_meta.get("annotations")), f"{path}.metadata.annotations"),
         ),
     )
 
 
 def _inference_service(
-    spec: Mapping[str, Any], labels: Mapping[str, str]
+    spec: Mapping[str, Any], labels: Mapping[str, str], annotations: Mapping[str, str]
 ) -> tuple[PodTemplate, ...]:
     """Each KServe component (and a multi-node predictor's workerSpec) is a pod spec.
 
@@ -245,16 +318,34 @@ def _inference_service(
             continue
         path = f"spec.{name}"
         merged = {**labels, **_str_map(component.get("labels"))}
+        notes = ({**annotations, **_str_map(component.get("annotations"))}, f"{path}.annotations")
         models = tuple(
             _container(component.get(key), f"{path}.{key}", ContainerKind.MODEL)
             for key in _ISVC_MODEL_KEYS
             if isinstance(component.get(key), Mapping)
         )
-        found.append(_pod(component, path, merged, f"{path}.labels", inherits=True, extra=models))
+        found.append(
+            _pod(
+                component,
+                path,
+                merged,
+                f"{path}.labels",
+                inherits=True,
+                extra=models,
+                annotations=notes,
+            )
+        )
         worker = _map(component.get("workerSpec"))
         if worker:
             found.append(
-                _pod(worker, f"{path}.workerSpec", merged, f"{path}.labels", inherits=True)
+                _pod(
+                    worker,
+                    f"{path}.workerSpec",
+                    merged,
+                    f"{path}.labels",
+                    inherits=True,
+                    annotations=notes,
+                )
             )
     return tuple(found)
 
@@ -267,6 +358,7 @@ def _pod(
     *,
     inherits: bool,
     extra: tuple[Container, ...] = (),
+    annotations: tuple[Mapping[str, str], str] = ({}, "metadata.annotations"),
 ) -> PodTemplate:
     return PodTemplate(
         path=path,
@@ -282,6 +374,10 @@ def _pod(
         node_selector=_str_map(spec.get("nodeSelector")),
         tolerations=tuple(t for t in _list(spec.get("tolerations")) if isinstance(t, Mapping)),
         affinity=_map(spec.get("affinity")),
+        volumes=_volumes(spec.get("volumes"), f"{path}.volumes"),
+        runtime_class_name=_str(spec.get("runtimeClassName")),
+        annotations=annotations[0],
+        annotations_path=annotations[1],
     )
 
 
@@ -296,6 +392,7 @@ def _containers(spec: Mapping[str, Any], path: str, kind: ContainerKind) -> tupl
 
 def _container(raw: object, path: str, kind: ContainerKind) -> Container:
     item = _map(raw)
+    security = _map(item.get("securityContext"))
     return Container(
         kind=kind,
         path=path,
@@ -304,7 +401,75 @@ def _container(raw: object, path: str, kind: ContainerKind) -> Container:
         resources=_resources(item.get("resources"), f"{path}.resources"),
         restart_policy=_str(item.get("restartPolicy")),
         storage_uri=_str(item.get("storageUri")),
+        command=_strings(item.get("command")),
+        args=_strings(item.get("args")),
+        env=_env(item.get("env"), f"{path}.env"),
+        env_from=bool(_list(item.get("envFrom"))),
+        volume_mounts=_mounts(item.get("volumeMounts")),
+        privileged=security.get("privileged") is True,
+        extra=(
+            {k: item[k] for k in _MODEL_FIELDS if k in item} if kind is ContainerKind.MODEL else {}
+        ),
     )
+
+
+_MODEL_FIELDS: Final = ("storage", "storageUris", "modelFormat")
+
+
+def _strings(raw: object) -> tuple[str, ...]:
+    """A list of strings; a non-string entry becomes "" so later indexes stay true."""
+    return tuple(v if isinstance(v, str) else "" for v in _list(raw))
+
+
+def _env(raw: object, path: str) -> tuple[EnvVar, ...]:
+    found: list[EnvVar] = []
+    for i, item in enumerate(_list(raw)):
+        entry = _map(item)
+        name = _str(entry.get("name"))
+        if name is None:
+            continue
+        value = entry.get("value")
+        literal = value if isinstance(value, str) else None
+        if literal is None and "valueFrom" not in entry:
+            literal = ""  # no value at all: the variable is set to the empty string
+        found.append(EnvVar(name=name, value=literal, path=f"{path}[{i}]"))
+    return tuple(found)
+
+
+def _mounts(raw: object) -> tuple[VolumeMount, ...]:
+    return tuple(
+        VolumeMount(
+            name=name,
+            mount_path=mount,
+            sub_path=_str(entry.get("subPath")) or "",
+            read_only=entry.get("readOnly") is True,
+        )
+        for entry in (_map(item) for item in _list(raw))
+        if (name := _str(entry.get("name"))) and (mount := _str(entry.get("mountPath")))
+    )
+
+
+_VOLUME_SOURCES: Final[Mapping[str, str | None]] = {
+    "persistentVolumeClaim": "claimName",
+    "image": "reference",
+    "hostPath": "path",
+    "emptyDir": None,
+}
+
+
+def _volumes(raw: object, path: str) -> tuple[Volume, ...]:
+    """Each volume with its source kind; an unknown source keeps its field name as kind."""
+    found: list[Volume] = []
+    for i, item in enumerate(_list(raw)):
+        entry = _map(item)
+        name = _str(entry.get("name"))
+        if name is None:
+            continue
+        kind = next((k for k in entry if k != "name" and isinstance(k, str)), "")
+        key = _VOLUME_SOURCES.get(kind)
+        source = _str(_map(entry.get(kind)).get(key)) if key else None
+        found.append(Volume(name=name, kind=kind, path=f"{path}[{i}]", source=source))
+    return tuple(found)
 
 
 def _resources(raw: object, path: str) -> Resources:
