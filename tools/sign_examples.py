@@ -1,4 +1,4 @@
-"""Write examples/03-gitops: the signed GitOps story, with fresh demo keys.
+"""Write examples/04-gitops: the signed GitOps story, with fresh demo keys.
 
 Run `python -m tools.sign_examples` after changing the story. It makes an Ed25519 key for
 bob (assess) and an ECDSA P-256 key for carol (approve), writes their TrustedSigners and
@@ -21,7 +21,7 @@ import yaml
 from aigov.cli import main as aigov
 from tools.examples import EXAMPLES
 
-FOLDER = EXAMPLES / "03-gitops"
+FOLDER = EXAMPLES / "04-gitops"
 NAMESPACE = "ai-gitops"
 GITOPS = "system:serviceaccount:gitops:deployer"
 HEADER_AS = f"as={GITOPS} groups=system:serviceaccounts,system:authenticated"
@@ -63,7 +63,7 @@ def _run(*args: str) -> None:
 
 
 def main() -> int:
-    """Write the signers and the signed manifests of examples/03-gitops."""
+    """Write the signers and the signed manifests of examples/04-gitops."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         signers = []
@@ -78,7 +78,7 @@ def main() -> int:
                      "--duties", duties, "--type", kind)  # fmt: skip
             signer = yaml.safe_load(printed.getvalue())
             signer["spec"]["description"] = (
-                "Demo key of examples/03-gitops; its private half is gone"
+                "Demo key of examples/04-gitops; its private half is gone"
             )
             signers.append(signer)
         _write(

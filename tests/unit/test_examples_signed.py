@@ -1,4 +1,4 @@
-"""examples/03-gitops: the committed signatures still match the committed manifests and keys.
+"""examples/04-gitops: the committed signatures still match the committed manifests and keys.
 
 If this fails after an edit of the story, run `python -m tools.sign_examples` to sign again.
 """
@@ -15,7 +15,7 @@ from aigov.api.models import ModelApproval, RiskAssessment
 from aigov.api.signer import TrustedSigner
 from aigov.policy.signing import signer_of, verify
 
-FOLDER = EXAMPLES / "03-gitops"
+FOLDER = EXAMPLES / "04-gitops"
 NOW = dt.datetime.now(dt.UTC)
 
 
