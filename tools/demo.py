@@ -8,9 +8,12 @@ the API server admitted or refused and why. The cluster stays up afterwards for 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from tools import examples
 from tools.controlplane import binaries
@@ -76,6 +79,18 @@ def _show_running(kube: Kube) -> None:
     _say()
 
 
+def _show_why(kube: Kube) -> None:
+    """`aigov why`, the command line's answer to "why can this model not run?"."""
+    _say(f"{BOLD}$ aigov why gm/fraud-scorer -n ai-prod{RESET}")
+    aigov = Path(sys.executable).with_name("aigov")
+    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
+    command = [str(aigov), "why", "gm/fraud-scorer", "-n", "ai-prod"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    for line in (result.stdout or result.stderr).splitlines():
+        _say(textwrap.fill(line, 100, subsequent_indent="      "))
+    _say()
+
+
 def _show_evidence(kube: Kube) -> None:
     _say(f"{BOLD}The evidence aigov keeps{RESET}")
     deadline = time.monotonic() + 20
@@ -109,7 +124,7 @@ def main() -> int:
     for path in ("crds/", "config/rbac/"):
         kube.run("apply", "--server-side", "--force-conflicts", "-f", path, check=True)
     # A fresh story each time: the example namespaces are made again.
-    kube.run("delete", "namespace", "ai-prod", "ai-sandbox", "--ignore-not-found", "--wait=true")
+    kube.run("delete", "namespace", *examples.NAMESPACES, "--ignore-not-found", "--wait=true")
     log = binaries.CACHE / "demo" / "operator.log"
     _say(f"{DIM}operator log: {log}{RESET}\n")
     ok = True
@@ -119,6 +134,7 @@ def main() -> int:
                 ok = _show(kube, example) and ok
             _show_running(kube)
             _show_evidence(kube)
+            _show_why(kube)
     except OperatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

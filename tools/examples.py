@@ -14,6 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 HEADER = "# aigov-example:"
+NAMESPACES = ("ai-prod", "ai-sandbox", "ai-gitops")
+"""The namespaces the story makes; removed before it is told again."""
 
 
 class ExampleError(ValueError):

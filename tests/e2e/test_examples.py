@@ -17,10 +17,7 @@ from aigov.cli.simulate import Cluster
 @pytest.fixture(scope="module", autouse=True)
 def fresh_story(kube: Kube) -> None:
     """The examples tell one story from its start: remove what an earlier run left."""
-    kube.run(
-        "delete", "namespace", "ai-prod", "ai-sandbox", "ai-gitops", "--ignore-not-found",
-        "--wait=true",
-    )  # fmt: skip
+    kube.run("delete", "namespace", *examples.NAMESPACES, "--ignore-not-found", "--wait=true")
 
 
 @pytest.fixture(scope="module")
