@@ -17,6 +17,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from aigov import logs
+from aigov.api.kinds import workload_kinds
 
 log = logs.get("aigov.kube")
 
@@ -140,19 +141,18 @@ def post_event(
 
 # Generic REST: the reconciler reads and patches several kinds; one path table is simpler
 # than a typed client per kind.
+def _collection(group: str, version: str, plural: str) -> str:
+    prefix = f"/apis/{group}" if group else "/api"
+    return f"{prefix}/{version}/namespaces/{{ns}}/{plural}"
+
+
 _PATHS: dict[str, str] = {
-    "Pod": "/api/v1/namespaces/{ns}/pods",
-    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
-    "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
-    "DaemonSet": "/apis/apps/v1/namespaces/{ns}/daemonsets",
-    "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets",
-    "Job": "/apis/batch/v1/namespaces/{ns}/jobs",
-    "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs",
-    "InferenceService": "/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices",
-    "GovernedModel": "/apis/aigov.io/v1alpha1/namespaces/{ns}/governedmodels",
-    "RiskAssessment": "/apis/aigov.io/v1alpha1/namespaces/{ns}/riskassessments",
-    "ModelApproval": "/apis/aigov.io/v1alpha1/namespaces/{ns}/modelapprovals",
+    **{k.kind: _collection(k.group, k.version, k.plural) for k in workload_kinds().kinds},
+    "GovernedModel": _collection("aigov.io", "v1alpha1", "governedmodels"),
+    "RiskAssessment": _collection("aigov.io", "v1alpha1", "riskassessments"),
+    "ModelApproval": _collection("aigov.io", "v1alpha1", "modelapprovals"),
 }
+"""kind -> the path of its namespaced collection; workload kinds from the kinds table."""
 
 
 def _call_sync(

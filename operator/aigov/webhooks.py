@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigov.api.constants import MODE_LABEL, Mode
+from aigov.api.kinds import workload_kinds
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,10 @@ class Resource:
         return [self.plural, *(f"{self.plural}/{s}" for s in self.subresources)]
 
 
-WORKLOAD_RESOURCES: tuple[Resource, ...] = (
-    Resource("", "v1", "pods", ("ephemeralcontainers",)),
-    Resource("apps", "v1", "deployments", ("scale",)),
-    Resource("apps", "v1", "statefulsets", ("scale",)),
-    Resource("apps", "v1", "daemonsets"),
-    Resource("apps", "v1", "replicasets", ("scale",)),
-    Resource("batch", "v1", "jobs"),
-    Resource("batch", "v1", "cronjobs"),
-    Resource("serving.kserve.io", "v1beta1", "inferenceservices"),
+WORKLOAD_RESOURCES: tuple[Resource, ...] = tuple(
+    Resource(k.group, k.version, k.plural, tuple(k.subresources)) for k in workload_kinds().kinds
 )
+"""Every workload kind of the kinds table (aigov/data/kinds.yaml), with its subresources."""
 
 VALIDATE_WORKLOADS = "validate-workloads"
 MUTATE_WORKLOADS = "mutate-workloads"

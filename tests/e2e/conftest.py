@@ -18,6 +18,8 @@ from tools.controlplane.cluster import Cluster, running
 from tools.controlplane.operator import Operator, running_operator
 from tools.kubectl import Kube
 
+from tests.e2e import manifests
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,8 +51,13 @@ def kube(kubeconfig: Path) -> Iterator[Kube]:
         client.run(
             "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / path), check=True
         )
-    for crd in ("governedmodels", "riskassessments", "modelapprovals", "placementpolicies"):
-        client.run("wait", "--for=condition=Established", f"crd/{crd}.aigov.io", "--timeout=60s")
+    stand_ins = manifests.stand_in_crds()
+    for crd in stand_ins:
+        client.apply(crd)
+    names = [f"crd/{c}.aigov.io" for c in ("governedmodels", "riskassessments", "modelapprovals")]
+    names += ["crd/placementpolicies.aigov.io", "crd/trustedsigners.aigov.io"]
+    names += [f"crd/{crd['metadata']['name']}" for crd in stand_ins]
+    client.run("wait", "--for=condition=Established", *names, "--timeout=60s")
     yield client
     for ns in client.created_namespaces:
         client.run("delete", "namespace", ns, "--wait=false")

@@ -9,6 +9,7 @@ from typing import Any
 from tools.kubectl import Kube, User
 
 from aigov.api.base import spec_hash
+from aigov.api.kinds import workload_kinds
 
 ALICE = User("alice", ("ml-engineers", "system:authenticated"))
 BOB = User("bob", ("risk-officers", "system:authenticated"))
@@ -34,7 +35,8 @@ _BINDINGS = {
 }
 
 
-# What `edit` does not grant an ML engineer: KServe objects and `kubectl debug`.
+# What `edit` does not grant an ML engineer: the optional kinds (KServe, LeaderWorkerSet, Ray,
+# ...) and `kubectl debug`.
 _ML_ENGINEER = {
     "apiVersion": "rbac.authorization.k8s.io/v1",
     "kind": "ClusterRole",
@@ -46,6 +48,15 @@ _ML_ENGINEER = {
             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
         },
         {"apiGroups": [""], "resources": ["pods/ephemeralcontainers"], "verbs": ["patch"]},
+        *(
+            {
+                "apiGroups": [k.group],
+                "resources": [k.plural],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            }
+            for k in workload_kinds().kinds
+            if k.optional
+        ),
     ],
 }
 

@@ -69,11 +69,11 @@ def test_gpu_deployment_naming_no_model_is_refused_with_a_fix() -> None:
         ),
         (
             {"apiVersion": ISVC, "kind": "InferenceService", "spec": {"predictor": {"model": {}}}},
-            "is a model-serving resource",
+            "is a model-serving or training resource",
         ),
         (
             {"apiVersion": ISVC, "kind": "InferenceService", "spec": None},
-            "is a model-serving resource",
+            "is a model-serving or training resource",
         ),
         (
             deployment(CPU, tmpl_labels=model("m")),

@@ -144,7 +144,17 @@ def test_workloads_webhook_rules_cover_every_workload_kind() -> None:
         ("apps", "v1", "replicasets/scale"),
         ("batch", "v1", "jobs"),
         ("batch", "v1", "cronjobs"),
+        ("", "v1", "replicationcontrollers"),
+        ("", "v1", "replicationcontrollers/scale"),
         ("serving.kserve.io", "v1beta1", "inferenceservices"),
+        ("serving.kserve.io", "v1alpha1", "llminferenceservices"),
+        ("leaderworkerset.x-k8s.io", "v1", "leaderworkersets"),
+        ("jobset.x-k8s.io", "v1alpha2", "jobsets"),
+        ("ray.io", "v1", "rayclusters"),
+        ("ray.io", "v1", "rayservices"),
+        ("ray.io", "v1", "rayjobs"),
+        ("trainer.kubeflow.org", "v1alpha1", "trainjobs"),
+        ("apps.nvidia.com", "v1alpha1", "nimservices"),
     }
 
 

@@ -123,7 +123,7 @@ class Cluster:
             self.add_stored(body)
             return Finding(document, "", "recorded")
         workload = parse_workload(body)
-        if not workload.templates and not workload.is_inference_service:
+        if not workload.templates and not workload.is_serving:
             return Finding(document, namespace, "skipped", note=f"aigov does not judge {kind}")
         return self._workload(document, namespace, who)
 

@@ -21,29 +21,13 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from aigov.api.constants import MODEL_LABEL
+from aigov.api.kinds import workload_kinds
 from aigov.cli import live
 from aigov.cli.explain import explain
 from aigov.cli.manifests import Document, Source
 from aigov.cli.simulate import Cluster
 
 MODEL_ALIASES = frozenset({"gm", "governedmodel", "governedmodels"})
-_KINDS: tuple[tuple[tuple[str, ...], tuple[str, str, str, str]], ...] = (
-    (("deploy", "deployment", "deployments"), ("apps", "v1", "deployments", "Deployment")),
-    (("sts", "statefulset", "statefulsets"), ("apps", "v1", "statefulsets", "StatefulSet")),
-    (("ds", "daemonset", "daemonsets"), ("apps", "v1", "daemonsets", "DaemonSet")),
-    (("rs", "replicaset", "replicasets"), ("apps", "v1", "replicasets", "ReplicaSet")),
-    (("job", "jobs"), ("batch", "v1", "jobs", "Job")),
-    (("cj", "cronjob", "cronjobs"), ("batch", "v1", "cronjobs", "CronJob")),
-    (("po", "pod", "pods"), ("", "v1", "pods", "Pod")),
-    (
-        ("isvc", "inferenceservice", "inferenceservices"),
-        ("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"),
-    ),
-)
-WORKLOADS: Mapping[str, tuple[str, str, str, str]] = {
-    alias: target for aliases, target in _KINDS for alias in aliases
-}
-"""kubectl's names for the workload kinds -> (group, version, plural, kind)."""
 
 
 class UsageError(Exception):
@@ -94,7 +78,8 @@ def run_why(args: argparse.Namespace) -> int:
     """Explain one model or workload; exit 1 when it may not run, 0 when it may."""
     kind, _, name = args.target.partition("/")
     kind = kind.lower()
-    if not name or (kind not in MODEL_ALIASES and kind not in WORKLOADS):
+    entry = workload_kinds().named(kind)
+    if not name or (kind not in MODEL_ALIASES and entry is None):
         raise UsageError(
             f"cannot explain {args.target!r}: use gm/NAME or a workload such as deploy/NAME"
         )
@@ -103,7 +88,9 @@ def run_why(args: argparse.Namespace) -> int:
     now = dt.datetime.now(dt.UTC)
     if kind in MODEL_ALIASES:
         return _why_model(cluster, namespace, name, now, args.output)
-    return _why_workload(api, cluster, WORKLOADS[kind], namespace, name, args.output)
+    assert entry is not None
+    target = (entry.group, entry.version, entry.plural, entry.kind)
+    return _why_workload(api, cluster, target, namespace, name, args.output)
 
 
 def _why_model(cluster: Cluster, namespace: str, name: str, now: dt.datetime, form: str) -> int:

@@ -15,6 +15,7 @@ from aigov import logs
 from aigov.api.base import InvalidResource
 from aigov.api.constants import GROUP, MODE_LABEL, REQUIRE_SIGNED_LABEL, STOP_LABEL, VERSION
 from aigov.api.enums import RiskClass
+from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
 from aigov.api.signer import TrustedSigner
 from aigov.handlers.runtime import Runtime
@@ -106,26 +107,19 @@ def _workload(
 
 # Scalable kinds, so a scale subresource request (whose body is only a Scale) can be judged
 # against the pod template of the object it scales.
-@kopf.index("apps", "v1", "deployments")
-def deployments(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
-    """(namespace, name) -> Workload view of each Deployment."""
+def _scalable(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
+    """(namespace, name) -> Workload view of each object of one scalable kind."""
     return _workload(namespace, name, body)
 
 
-@kopf.index("apps", "v1", "statefulsets")
-def statefulsets(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
-    """(namespace, name) -> Workload view of each StatefulSet."""
-    return _workload(namespace, name, body)
-
-
-@kopf.index("apps", "v1", "replicasets")
-def replicasets(*, namespace: str | None, name: str, body: Mapping[str, Any], **_: Any) -> Any:
-    """(namespace, name) -> Workload view of each ReplicaSet."""
-    return _workload(namespace, name, body)
-
-
-SCALABLE = frozenset({"deployments", "statefulsets", "replicasets"})
-"""Resources with a scale subresource; each has an index of the same name above."""
+SCALABLE = frozenset(
+    k.plural for k in workload_kinds().kinds if "scale" in k.subresources and not k.optional
+)
+"""Kinds (kinds table) with a scale subresource; each has an index named by its plural.
+Only kinds every cluster serves: a kind whose CRD may be absent gets no scale rule either."""
+for _plural in sorted(SCALABLE):
+    _kind = next(k for k in workload_kinds().kinds if k.plural == _plural)
+    kopf.index(_kind.group, _kind.version, _plural, id=_plural)(_scalable)
 
 
 @kopf.index(GROUP, VERSION, "placementpolicies")

@@ -18,6 +18,7 @@ import kopf
 from aigov import kube, logs
 from aigov.api.base import InvalidResource
 from aigov.api.constants import FLAGGED_ANNOTATION, GROUP, MODEL_LABEL, VERSION
+from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel
 from aigov.config import Settings
 from aigov.handlers import indexes
@@ -28,16 +29,8 @@ from aigov.reconcile.workloads import Flag
 log = logs.get("aigov.reconcile")
 
 RESYNC_SECONDS = 30.0
-LABELLED_KINDS = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-    "InferenceService",
-    "Pod",
-)
+LABELLED_KINDS = tuple(k.kind for k in workload_kinds().kinds)
+"""Every kind of the kinds table: what runs a model, at any level of ownership."""
 
 
 async def _write_flags(flags: tuple[Flag, ...]) -> None:

@@ -195,12 +195,21 @@ def _container(c: Container, t: PodTemplate, table: EngineTable, found: _Found) 
         _resolve(value, c, t, found)
 
 
+def _field(path: str, name: str) -> str:
+    return f"{path}.{name}" if name else path
+
+
 def _kserve_fields(c: Container, values: list[_Value], found: _Found) -> bool:
     """KServe's storage fields of a model entry; True when any names weights."""
     named = False
     if c.storage_uri:
         values.append(
-            _Value(c.storage_uri, f"{c.path}.storageUri", "storageUri", Certainty.DECLARED)
+            _Value(
+                c.storage_uri,
+                _field(c.path, c.storage_field),
+                c.storage_field or "uri",
+                Certainty.DECLARED,
+            )
         )
         named = True
     uris = c.extra.get("storageUris")

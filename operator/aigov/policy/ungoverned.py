@@ -77,8 +77,8 @@ def _why_ai(workload: Workload, rules: AcceleratorRules) -> str | None:
         phrases.append("reaches GPUs through " + ", ".join(dict.fromkeys(taken)))
     if phrases:
         return " and ".join(phrases)
-    if workload.is_inference_service:
-        return "is a model-serving resource"
+    if workload.is_serving:
+        return "is a model-serving or training resource"
     for template in workload.templates:
         if template.model is not None:
             return f"names GovernedModel {template.model} only in {template.labels_path}"

@@ -15,11 +15,14 @@ judge.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final
 
+import yaml
+
 from aigov.api.constants import MODEL_LABEL
+from aigov.api.kinds import Shape, WorkloadKind, workload_kinds
 
 Quantity = str | int | float
 """A resource quantity as JSON carries it: "1", 2, "500m", "16Gi"."""
@@ -27,17 +30,6 @@ Quantity = str | int | float
 INFERENCE_SERVICE: Final = ("serving.kserve.io", "InferenceService")
 """(group, kind) of KServe's model-serving resource: an AI workload by definition."""
 
-# kind -> (API group, steps from spec to the pod template). Versions are not compared: with
-# matchPolicy Equivalent every served version reaches us and they share these shapes.
-_CONTROLLERS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
-    "Deployment": ("apps", ("template",)),
-    "StatefulSet": ("apps", ("template",)),
-    "DaemonSet": ("apps", ("template",)),
-    "ReplicaSet": ("apps", ("template",)),
-    "ReplicationController": ("", ("template",)),
-    "Job": ("batch", ("template",)),
-    "CronJob": ("batch", ("jobTemplate", "spec", "template")),
-}
 _ISVC_COMPONENTS: Final = ("predictor", "transformer", "explainer")
 # Keys of a KServe component that hold a model server: `model` (v1beta1) and the older
 # framework-specific predictors and explainers. Each embeds a container with resources.
@@ -133,6 +125,8 @@ class Container:
     """``Always`` on an init container makes it a sidecar that runs beside the app."""
     storage_uri: str | None = None
     """Model entries only: where KServe loads the weights from."""
+    storage_field: str = "storageUri"
+    """The field of ``path`` that holds ``storage_uri`` ("" when ``path`` is the field)."""
     command: tuple[str, ...] = ()
     """``command``; entries that are not strings are dropped (the API server refuses them)."""
     args: tuple[str, ...] = ()
@@ -225,8 +219,14 @@ class Workload:
 
     @property
     def is_inference_service(self) -> bool:
-        """A KServe InferenceService: model serving, hence an AI workload even without a GPU."""
+        """A KServe InferenceService (its model entries have KServe's own fields)."""
         return (self.group, self.kind) == INFERENCE_SERVICE
+
+    @property
+    def is_serving(self) -> bool:
+        """A model-serving or training kind (kinds table): an AI workload without a GPU too."""
+        entry = _entry(self.kind, self.api_version)
+        return entry is not None and entry.serving
 
     @property
     def ref(self) -> str:
@@ -255,52 +255,164 @@ def parse_workload(obj: object) -> Workload:
         generate_name=_str(meta.get("generateName")),
         labels=labels,
         annotations=annotations,
-        templates=_templates(kind, api_version, spec, labels, annotations),
+        templates=_templates(kind, api_version, obj, labels, annotations),
         replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None,
     )
+
+
+def _entry(kind: str, api_version: str) -> WorkloadKind | None:
+    """The kinds-table entry of an object; a missing apiVersion matches the kind alone."""
+    table = workload_kinds()
+    if api_version:
+        return table.by_kind(api_version.rpartition("/")[0], kind)
+    return next((k for k in table.kinds if k.kind == kind), None)
 
 
 def _templates(
     kind: str,
     api_version: str,
-    spec: Mapping[str, Any],
+    obj: Mapping[str, Any],
     labels: Mapping[str, str],
     annotations: Mapping[str, str],
 ) -> tuple[PodTemplate, ...]:
-    """Find the pod specs of the known kinds. A missing apiVersion matches any group."""
-    group, _, _ = api_version.rpartition("/")
-    if kind == "Pod" and (group == "" or not api_version):
-        return (
-            _pod(
-                spec,
-                "spec",
-                labels,
-                "metadata.labels",
-                inherits=True,
-                annotations=(annotations, "metadata.annotations"),
-            ),
-        )
-    if (group, kind) == INFERENCE_SERVICE:
-        return _inference_service(spec, labels, annotations)
-    expected = _CONTROLLERS.get(kind)
-    if expected is None or (api_version and group != expected[0]):
+    """Every pod spec of a kind the table knows, where the table says it is."""
+    entry = _entry(kind, api_version)
+    if entry is None:
         return ()
-    template, path = spec, "spec"
-    for step in expected[1]:
-        template, path = _map(template.get(step)), f"{path}.{step}"
-    if not template:
-        return ()
-    tmpl_meta = _map(template.get("metadata"))
-    return (
-        _pod(
-            _map(template.get("spec")),
-            f"{path}.spec",
-            _str_map(tmpl_meta.get("labels")),
-            f"{path}.metadata.labels",
-            inherits=False,
-            annotations=(_str_map(tmpl_meta.get("annotations")), f"{path}.metadata.annotations"),
-        ),
+    spec = _map(obj.get("spec"))
+    notes = (annotations, "metadata.annotations")
+    found: list[PodTemplate]
+    if entry.shape is Shape.POD:
+        found = [_pod(spec, "spec", labels, "metadata.labels", inherits=True, annotations=notes)]
+    elif entry.shape is Shape.KSERVE:
+        found = list(_inference_service(spec, labels, annotations))
+    elif entry.shape is Shape.TEMPLATES:
+        found = [
+            _from_template(template, path)
+            for where in entry.templates
+            for template, path in _at(obj, where)
+        ]
+    elif entry.shape is Shape.POD_SPECS:
+        found = [
+            _pod(pod_spec, path, labels, "metadata.labels", inherits=True, annotations=notes)
+            for where in entry.pod_specs
+            for pod_spec, path in _at(obj, where)
+        ]
+    else:
+        found = [_single_container(entry.shape, spec, labels, annotations)]
+    weights = tuple(model for where in entry.weights for model in _weight_entries(obj, where))
+    if weights:
+        first = found[0] if found else _pod({}, "spec", labels, "metadata.labels", inherits=True)
+        found = [replace(first, containers=first.containers + weights), *found[1:]]
+    return tuple(found)
+
+
+def _at(obj: Mapping[str, Any], where: str) -> list[tuple[Mapping[str, Any], str]]:
+    """The mappings at a dotted path, ``[*]`` standing for every item of a list."""
+    found: list[tuple[Any, str]] = [(obj, "")]
+    for step in where.split("."):
+        each = step.endswith("[*]")
+        key = step.removesuffix("[*]")
+        nxt: list[tuple[Any, str]] = []
+        for value, path in found:
+            child = _map(value).get(key)
+            at = f"{path}.{key}" if path else key
+            if each:
+                nxt.extend((item, f"{at}[{i}]") for i, item in enumerate(_list(child)))
+            else:
+                nxt.append((child, at))
+        found = nxt
+    return [(value, path) for value, path in found if isinstance(value, Mapping) and value]
+
+
+def _from_template(template: Mapping[str, Any], path: str) -> PodTemplate:
+    """A PodTemplateSpec: its own labels and annotations, its spec."""
+    meta = _map(template.get("metadata"))
+    return _pod(
+        _map(template.get("spec")),
+        f"{path}.spec",
+        _str_map(meta.get("labels")),
+        f"{path}.metadata.labels",
+        inherits=False,
+        annotations=(_str_map(meta.get("annotations")), f"{path}.metadata.annotations"),
     )
+
+
+def _single_container(
+    shape: Shape, spec: Mapping[str, Any], labels: Mapping[str, str], annotations: Mapping[str, str]
+) -> PodTemplate:
+    """Kinds whose spec describes one container, not a pod (TrainJob, NIMService).
+
+    Their pods carry the object's labels and ``spec.labels``, as their operators write them.
+    """
+    merged = {**labels, **_str_map(spec.get("labels"))}
+    notes = ({**annotations, **_str_map(spec.get("annotations"))}, "metadata.annotations")
+    if shape is Shape.TRAIN_JOB:
+        trainer = _map(spec.get("trainer"))
+        item = {**trainer, "resources": trainer.get("resourcesPerNode")}
+        container = _container(item, "spec.trainer", ContainerKind.CONTAINER)
+        scheduling: Mapping[str, Any] = {}
+    else:
+        image = _map(spec.get("image"))
+        repository, tag = _str(image.get("repository")), _str(image.get("tag"))
+        sep = "@" if tag and tag.startswith("sha256:") else ":"
+        ref = f"{repository}{sep}{tag}" if repository and tag else repository
+        container = _container({**spec, "image": ref}, "spec", ContainerKind.CONTAINER)
+        scheduling = spec
+    pod = {k: scheduling[k] for k in _SCHEDULING if k in scheduling}
+    return _pod(
+        pod, "spec", merged, "metadata.labels", inherits=True, extra=(container,), annotations=notes
+    )
+
+
+_SCHEDULING: Final = ("nodeSelector", "tolerations", "affinity", "runtimeClassName")
+_SAFE_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it, else the Python one: never objects, only data."""
+
+
+def _weight_entries(obj: Mapping[str, Any], where: str) -> list[Container]:
+    """Model entries for the fields the kinds table says name weights.
+
+    A URI field is one entry; a Ray Serve config (a YAML string) gives one entry per
+    ``model_source`` it names, so the resolver matches each against the model's artifacts.
+    """
+    parent, _, key = where.rpartition(".")
+    found: list[Container] = []
+    for holder, path in _at(obj, parent) if parent else [(obj, "")]:
+        value = holder.get(key)
+        field_path = f"{path}.{key}" if path else key
+        if isinstance(value, str) and value and key == "serveConfigV2":
+            found.extend(
+                Container(ContainerKind.MODEL, field_path, None, None, Resources(),
+                          storage_uri=source, storage_field="")
+                for source in _model_sources(value)
+            )  # fmt: skip
+        elif isinstance(value, str) and value:
+            found.append(
+                Container(ContainerKind.MODEL, path, None, None, Resources(),
+                          storage_uri=value, storage_field=key)
+            )  # fmt: skip
+    return found
+
+
+def _model_sources(config: str) -> list[str]:
+    """Every ``model_source`` (Ray Serve LLM) in a serve config; none if it does not parse."""
+    try:
+        loaded = yaml.load(config, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return []
+    found: list[str] = []
+    stack: list[Any] = [loaded]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            source = item.get("model_source")
+            if isinstance(source, str) and source:
+                found.append(source)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return sorted(found)
 
 
 def _inference_service(

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigov.api.constants import FLAGGED_ANNOTATION, GROUP
+from aigov.api.kinds import Stop, workload_kinds
 from aigov.api.models import WorkloadRef
 
-TOP_LEVEL_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "InferenceService")
-"""Kinds a person applies; ReplicaSets and Pods they own are reported under them."""
+TOP_LEVEL_KINDS = frozenset(k.kind for k in workload_kinds().kinds if k.top_level)
+"""Kinds a person applies (kinds table); ReplicaSets and Pods they own are reported under
+them."""
+_SCALED = frozenset(k.kind for k in workload_kinds().kinds if k.stop is Stop.SCALE)
+_SUSPENDED = frozenset(k.kind for k in workload_kinds().kinds if k.stop is Stop.SUSPEND)
 
 
 REPLICAS_BEFORE_STOP = f"{GROUP}/replicas-before-stop"
@@ -66,7 +70,7 @@ class Flag:
         """
         if self.reason is None or not self.running:
             return None
-        if self.kind in {"Job", "CronJob"}:
+        if self.kind in _SUSPENDED:
             return {"spec": {"suspend": True}}
         annotations = {REPLICAS_BEFORE_STOP: str(self.replicas)}
         return {"metadata": {"annotations": annotations}, "spec": {"replicas": 0}}
@@ -162,9 +166,6 @@ def workload_refs(
     return refs, flags
 
 
-_SCALED = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
-
-
 def _spec_replicas(obj: Mapping[str, Any]) -> int | None:
     spec = obj.get("spec")
     if obj.get("kind") not in _SCALED or not isinstance(spec, Mapping):
@@ -177,7 +178,7 @@ def _running(obj: Mapping[str, Any]) -> bool:
     spec = obj.get("spec")
     if not isinstance(spec, Mapping):
         return False
-    if obj.get("kind") in {"Job", "CronJob"}:
+    if obj.get("kind") in _SUSPENDED:
         return spec.get("suspend") is not True
     replicas = _spec_replicas(obj)
     return replicas is not None and replicas > 0
