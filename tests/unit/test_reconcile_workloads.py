@@ -99,14 +99,21 @@ def flag(kind: str, name: str, current: str | None, reason: str | None) -> Flag:
 
 
 def test_top_level_kinds() -> None:
-    assert TOP_LEVEL_KINDS == (
+    """What people apply; ReplicaSets and Pods are reported under their owners."""
+    assert {
         "Deployment",
         "StatefulSet",
         "DaemonSet",
         "Job",
         "CronJob",
         "InferenceService",
-    )
+        "ReplicationController",
+        "LeaderWorkerSet",
+        "JobSet",
+        "RayService",
+        "TrainJob",
+    } <= TOP_LEVEL_KINDS
+    assert not {"ReplicaSet", "Pod"} & TOP_LEVEL_KINDS
 
 
 def test_pods_of_a_deployment_are_reported_under_it() -> None:
