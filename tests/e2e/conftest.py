@@ -17,8 +17,7 @@ from tools.controlplane import binaries
 from tools.controlplane.cluster import Cluster, running
 from tools.controlplane.operator import Operator, running_operator
 from tools.kubectl import Kube
-
-from tests.e2e import manifests
+from tools.stand_ins import stand_in_crds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +50,7 @@ def kube(kubeconfig: Path) -> Iterator[Kube]:
         client.run(
             "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / path), check=True
         )
-    stand_ins = manifests.stand_in_crds()
+    stand_ins = stand_in_crds()
     for crd in stand_ins:
         client.apply(crd)
     names = [f"crd/{c}.aigov.io" for c in ("governedmodels", "riskassessments", "modelapprovals")]
