@@ -70,12 +70,12 @@ chart-lint: venv binaries ## helm lint --strict of charts/aigov, with default va
 	$(HELM) lint --strict --kube-version $$(grep ^KUBERNETES_VERSION tools/controlplane/versions.env | cut -d= -f2) charts/aigov --set certManager.enabled=true
 
 .PHONY: image
-image: ## Build the operator image (IMAGE=aigov:dev) from the Dockerfile; needs a Docker engine
-	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { \
-	  echo "Building the image needs a running Docker engine; this machine has none."; \
-	  echo "Build elsewhere: docker build -t <registry>/aigov:<tag> . && docker push <registry>/aigov:<tag>"; \
-	  echo "then install with --set image.repository=<registry>/aigov --set image.tag=<tag>."; exit 1; }
-	docker build -t $(IMAGE) .
+image: ## Build the operator image: docker build where Docker runs, else buildah on Debian-built bases into .cache/image/aigov.oci.tar
+	IMAGE=$(IMAGE) bash tools/image/build.sh
+
+.PHONY: image-lock
+image-lock: ## Regenerate requirements.lock (every package of the image pinned) after changing pyproject.toml
+	bash tools/image/lock.sh
 
 ##@ Local control plane
 
