@@ -44,15 +44,16 @@ fi
 [ "$builder" = buildah ] || die "unknown builder $builder: docker or buildah"
 
 # ---- tools: Debian packages, installed the same way here and on a fresh CI machine ---------
-tools=(mmdebstrap buildah umoci skopeo)
+# podman and runc run the image in the e2e test (tests/e2e/test_image.py).
+tools=(mmdebstrap buildah podman runc)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them (apt-get install mmdebstrap buildah umoci skopeo) or run as root"
+  [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them (apt-get install mmdebstrap buildah podman runc) or run as root"
   log "installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends mmdebstrap buildah umoci skopeo uidmap >/dev/null
+  apt-get install -y -q --no-install-recommends mmdebstrap buildah podman runc uidmap >/dev/null
 fi
 [ "$(id -u)" = 0 ] || die "buildah here runs as root (chroot isolation, own storage under $cache)"
 

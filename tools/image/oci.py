@@ -99,6 +99,20 @@ class Image:
                 total += len(chunk)
             return total
 
+    def read(self, path: str) -> bytes:
+        """The content of regular file `path` as the image's root filesystem has it."""
+        if path not in (files := self.filesystem()) or not files[path].isfile():
+            raise ImageError(f"{path}: no such file in the image")
+        name = path.lstrip("/")
+        for layer in reversed(self.layers):
+            with tarfile.open(self.archive) as tar, _layer_tar(tar, layer) as inner:
+                for member in inner:
+                    if member.name.lstrip("./") == name and member.isfile():
+                        data = inner.extractfile(member)
+                        assert data is not None
+                        return data.read()
+        raise ImageError(f"{path}: listed but found in no layer")
+
     def filesystem(self) -> dict[str, tarfile.TarInfo]:
         """The root filesystem the layers make, path -> entry, with whiteouts applied."""
         files: dict[str, tarfile.TarInfo] = {}
