@@ -270,24 +270,34 @@ def _ready(release: Release) -> bool:
 def test_container_runs_with_the_charts_security_settings(
     kube: Kube, release: Release, container: Container
 ) -> None:
-    """What podman was told is what the chart says: no user, volume or capability of our own."""
+    """The operator process as the kernel sees it: the chart's user and groups, no
+    capability in any set, no privilege escalation, a read-only root and a writable /tmp."""
     deployment = kube.get("deployment", release.name, release.namespace)
     security = deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"]["drop"] == ["ALL"]
-    inspected = container.podman.run(
-        "inspect",
-        "--format",
-        "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} "
-        "{{.HostConfig.SecurityOpt}} {{.EffectiveCaps}}",
-        container.name,
+    pid = container.podman.run("inspect", "--format", "{{.State.Pid}}", container.name)
+    assert pid.returncode == 0, pid.stderr
+    proc = Path("/proc") / pid.stdout.strip()
+    status = dict(
+        line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line
     )
-    assert inspected.returncode == 0, inspected.stderr
-    user, read_only, _, *rest = inspected.stdout.split(" ", 3)
-    assert user == "65532:65532"
-    assert read_only == "true"
-    assert "no-new-privileges" in " ".join(rest)
-    assert rest[-1].strip() == "[]", "no capability left"
+    assert status["Uid"].split() == ["65532"] * 4
+    assert status["Gid"].split() == ["65532"] * 4
+    for capabilities in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(status[capabilities], 16) == 0, capabilities
+    assert status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2", "a seccomp filter, as RuntimeDefault"
+    mounts = {}
+    for line in (proc / "mountinfo").read_text().splitlines():
+        fields = line.split()
+        mounts[fields[4]] = set(fields[5].split(","))
+    assert "ro" in mounts["/"]
+    assert "rw" in mounts["/tmp"]
+    assert "ro" in mounts["/etc/aigov/tls"]
+    # /var/run is a link to /run in Debian: the kernel names the resolved path.
+    assert "ro" in mounts["/run/secrets/kubernetes.io/serviceaccount"]
+    assert (proc / "cmdline").read_bytes().split(b"\0")[:3] == [b"python", b"-m", b"aigov"]
 
 
 def test_container_turns_ready(release: Release, container: Container) -> None:

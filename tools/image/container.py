@@ -168,6 +168,11 @@ def _volumes(
     return mounts, tmpfs
 
 
+# The highest RLIMIT_NPROC runc could set here: podman starts it (through conmon) with a hard
+# limit of 32768 processes whatever the host's is (seen: 32768 runs, 32769 is refused).
+_NPROC_CEILING = 32768
+
+
 def _limits() -> list[str]:
     """The host's own limits for open files and processes: runc cannot raise them, and
     podman's defaults are higher than this machine's."""
@@ -176,6 +181,8 @@ def _limits() -> list[str]:
         soft, hard = resource.getrlimit(which)
         if hard == resource.RLIM_INFINITY:
             hard = 1 << 20 if soft == resource.RLIM_INFINITY else soft
+        if name == "nproc":
+            hard = min(hard, _NPROC_CEILING)
         if soft == resource.RLIM_INFINITY or soft > hard:
             soft = hard
         args += ["--ulimit", f"{name}={soft}:{hard}"]
