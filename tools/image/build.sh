@@ -119,6 +119,11 @@ base() {
   fi
   if ! bah inspect --type image "$ref" >/dev/null 2>&1; then
     log "base $name: importing $(basename "$tar")" >&2
+    # Earlier bases of this name (other packages, mirror or CA) are of no further use.
+    local old
+    for old in $(bah images --format '{{.Name}}:{{.Tag}}' | grep "^localhost/aigov-base/$name:"); do
+      bah rmi --force "$old" >/dev/null 2>&1 || true
+    done
     local ctr
     ctr=$(bah from scratch)
     bah add --quiet "$ctr" "$tar" / >/dev/null
@@ -142,12 +147,21 @@ builder_base=$(base builder "$builder_packages" builder)
 log "buildah bud: Dockerfile on $runtime_base (builder stage on $builder_base)"
 # Isolation chroot: RUN steps need no OCI runtime (crun cannot run here: cgroups hybrid mode).
 # Host network: pip reaches PyPI like everything else on this machine.
-bah bud --isolation chroot --network host --layers --format oci \
-  --build-arg PYTHON_IMAGE="$runtime_base" --build-arg BUILDER_IMAGE="$builder_base" \
-  --build-arg VERSION="$version" --tag "$image" --file "$root/Dockerfile" "$root" >&2
+# A build that died (Ctrl-C, no network) leaves its working container mounted: drop them.
+bah rm --all >/dev/null 2>&1 || true
+bud=(bud --isolation chroot --network host --layers --format oci
+  --build-arg PYTHON_IMAGE="$runtime_base" --build-arg BUILDER_IMAGE="$builder_base"
+  --build-arg VERSION="$version" --file "$root/Dockerfile")
+# The builder stage gets a tag of its own, so that pruning below keeps its layers (the
+# pinned dependencies: the slow part) for the next build; the second call reuses them.
+bah "${bud[@]}" --target builder --tag localhost/aigov-builder-stage:latest "$root" >&2
+bah "${bud[@]}" --tag "$image" "$root" >&2
 rm -f "$archive" "$archive.inputs"
 bah push --quiet "$image" "oci-archive:$archive.partial:$image" >/dev/null
 mv "$archive.partial" "$archive"
 echo "$want" >"$archive.inputs"
+# Layers of earlier builds that no tag leads to any more: without this, every code change
+# would leave a few hundred MB behind in .cache/image/containers.
+bah rmi --prune >/dev/null 2>&1 || true
 log "built $image into $archive in $(( $(date +%s) - started ))s"
 cd "$root" && exec python3 -m tools.image.oci report "$archive"
