@@ -19,6 +19,7 @@ demo: venv binaries ## Build what is missing, start the control plane and operat
 test: venv binaries ## Lint, unit and end-to-end tests against the real local control plane
 	$(MAKE) lint
 	$(PY) -m pytest tests/unit -q
+	$(MAKE) image-archive
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 ##@ Development
@@ -44,7 +45,7 @@ unit: venv ## Unit tests only (no cluster, seconds)
 	$(PY) -m pytest tests/unit -q
 
 .PHONY: e2e
-e2e: venv binaries ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
+e2e: venv binaries image-archive ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 .PHONY: run
@@ -72,6 +73,10 @@ chart-lint: venv binaries ## helm lint --strict of charts/aigov, with default va
 .PHONY: image
 image: ## Build the operator image: docker build where Docker runs, else buildah on Debian-built bases into .cache/image/aigov.oci.tar
 	IMAGE=$(IMAGE) bash tools/image/build.sh
+
+.PHONY: image-archive
+image-archive: ## The image as an OCI archive without Docker (buildah), what tests/e2e/test_image.py runs; seconds when up to date
+	IMAGE=$(IMAGE) bash tools/image/build.sh --builder buildah
 
 .PHONY: image-lock
 image-lock: ## Regenerate requirements.lock (every package of the image pinned) after changing pyproject.toml
