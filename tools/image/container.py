@@ -223,6 +223,8 @@ class Podman:
         result = self.run("load", "--quiet", "--input", str(archive), timeout=300)
         if result.returncode != 0:
             raise ContainerError(f"podman load {archive}: {result.stderr}")
+        # The image the name pointed at before this load is of no further use.
+        self.run("image", "prune", "--force")
         # "Loaded image: <name or id>"
         return result.stdout.strip().rpartition(" ")[2]
 
