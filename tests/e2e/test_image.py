@@ -239,6 +239,9 @@ def container(
     )
     server = urllib.request.urlparse(cluster["server"])
     podman = Podman()
+    # A session killed earlier may have left its container running, holding ports and
+    # resources: this storage holds only this test's containers.
+    podman.run("rm", "--all", "--force", "--time", "0")
     run = PodRun.from_deployment(
         deployment,
         image=podman.load(archive),
