@@ -19,6 +19,7 @@ demo: venv binaries ## Build what is missing, start the control plane and operat
 test: venv binaries ## Lint, unit and end-to-end tests against the real local control plane
 	$(MAKE) lint
 	$(PY) -m pytest tests/unit -q
+	$(MAKE) image-archive
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 ##@ Development
@@ -44,7 +45,7 @@ unit: venv ## Unit tests only (no cluster, seconds)
 	$(PY) -m pytest tests/unit -q
 
 .PHONY: e2e
-e2e: venv binaries ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
+e2e: venv binaries image-archive ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
 	$(PY) -m pytest tests/e2e -q -m e2e
 
 .PHONY: run
@@ -70,12 +71,16 @@ chart-lint: venv binaries ## helm lint --strict of charts/aigov, with default va
 	$(HELM) lint --strict --kube-version $$(grep ^KUBERNETES_VERSION tools/controlplane/versions.env | cut -d= -f2) charts/aigov --set certManager.enabled=true
 
 .PHONY: image
-image: ## Build the operator image (IMAGE=aigov:dev) from the Dockerfile; needs a Docker engine
-	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { \
-	  echo "Building the image needs a running Docker engine; this machine has none."; \
-	  echo "Build elsewhere: docker build -t <registry>/aigov:<tag> . && docker push <registry>/aigov:<tag>"; \
-	  echo "then install with --set image.repository=<registry>/aigov --set image.tag=<tag>."; exit 1; }
-	docker build -t $(IMAGE) .
+image: ## Build the operator image: docker build where Docker runs, else buildah on Debian-built bases into .cache/image/aigov.oci.tar
+	IMAGE=$(IMAGE) bash tools/image/build.sh
+
+.PHONY: image-archive
+image-archive: ## The image as an OCI archive without Docker (buildah), what tests/e2e/test_image.py runs; seconds when up to date
+	IMAGE=$(IMAGE) bash tools/image/build.sh --builder buildah
+
+.PHONY: image-lock
+image-lock: ## Regenerate requirements.lock (every package of the image pinned) after changing pyproject.toml
+	bash tools/image/lock.sh
 
 ##@ Local control plane
 

@@ -2,8 +2,9 @@
 
 Values go to helm as YAML on stdin (`-f -`), so a test states them as a dict. helm keeps its
 caches and repository configuration under `.cache/helm`, not in the user's home. Rendering
-passes `--kube-version` because a helm built with `go install` assumes Kubernetes v1.20
-without a cluster, below the chart's kubeVersion.
+and linting pass `--kube-version` with the pinned Kubernetes version, so that they check the
+chart against the version the local control plane runs rather than the one helm assumes
+without a cluster (that of its own client-go, set by build.sh's upstream ldflags).
 """
 
 from __future__ import annotations

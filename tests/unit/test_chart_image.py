@@ -1,5 +1,6 @@
-"""The container image the chart runs: properties of the Dockerfile that can be checked
-without Docker (none runs here; `make image` builds it where one does)."""
+"""The container image the chart runs: properties of the Dockerfile and of its inputs that
+can be checked without building it. tests/e2e/test_image.py checks the built image itself
+(its config and filesystem) and runs it."""
 
 from __future__ import annotations
 
@@ -52,9 +53,14 @@ def test_multi_stage_from_python_slim(stages: list[Stage]) -> None:
     assert len(stages) >= 2
     arg = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
     assert arg is not None
-    assert arg.group(1).startswith("python:3.11-slim")
-    assert stages[0].base == "${PYTHON_IMAGE}"
+    # Same Debian release as the bases tools/image/build.sh makes from Debian's packages.
+    assert arg.group(1).startswith("python:3.11-slim-bookworm")
+    builder_arg = re.search(r"^ARG BUILDER_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert builder_arg is not None
+    assert builder_arg.group(1) == "${PYTHON_IMAGE}", "one base unless the build says otherwise"
+    assert stages[0].base == "${BUILDER_IMAGE}"
     assert stages[0].name == "builder"
+    assert stages[-1].base == "${PYTHON_IMAGE}"
 
 
 def test_final_stage_runs_as_a_non_root_user(stages: list[Stage]) -> None:
@@ -81,10 +87,40 @@ def test_final_stage_has_no_build_tools_and_no_pip(stages: list[Stage]) -> None:
 
 def test_builder_installs_the_package_and_drops_its_pip(stages: list[Stage]) -> None:
     builder = stages[0]
-    commands = " ".join(builder.all("RUN"))
-    assert "/opt/aigov/bin/pip install --no-compile ." in commands
-    assert "/opt/aigov/bin/pip uninstall --yes pip" in commands
-    assert "pyproject.toml" in " ".join(builder.all("COPY"))
+    runs = builder.all("RUN")
+    commands = " ".join(runs)
+    assert "--no-deps --requirement requirements.lock" in runs[0], "dependencies from the lock"
+    assert "/opt/aigov/bin/pip install --no-compile --no-deps ." in commands
+    assert "/opt/aigov/bin/pip check" in commands, "the lock must satisfy every dependency"
+    assert "/opt/aigov/bin/pip uninstall --yes pip setuptools" in commands
+    copies = builder.all("COPY")
+    # The lock is copied alone before the code: its layer survives every code change.
+    assert copies[0] == "requirements.lock ./"
+    assert "pyproject.toml" in " ".join(copies[1:])
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for raw in (ROOT / "requirements.lock").read_text().splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep, line
+            assert re.fullmatch(r"[0-9][0-9A-Za-z.\-+]*", version), line
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_lock_pins_every_dependency_at_the_pyproject_version() -> None:
+    """requirements.lock (tools/image/lock.sh) must agree with pyproject.toml: a dependency
+    bumped in one and not the other would make `pip check` fail in the image build."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lock = _lock()
+    for requirement in project["dependencies"]:
+        name, _, version = requirement.partition("==")
+        assert lock.get(re.sub(r"[-_.]+", "-", name).lower()) == version, requirement
+    for tool in ("pip", "setuptools", "wheel", "aigov"):
+        assert tool not in lock, f"{tool} has no place in the image's environment"
 
 
 def test_dependencies_are_pinned_in_pyproject() -> None:
@@ -116,5 +152,5 @@ def test_dockerignore_keeps_local_state_out() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".cache", ".venv", "tests", "**/*.egg-info", "kubeconfig"} <= ignored
-    for needed in ("pyproject.toml", "README.md", "operator"):
+    for needed in ("pyproject.toml", "README.md", "operator", "requirements.lock"):
         assert needed not in ignored

@@ -22,6 +22,7 @@ import kopf
 import pytest
 import yaml
 from cryptography import x509
+from tools.controlplane import binaries
 from tools.helm import CHART, Helm, HelmError, by_kind, one
 
 import aigov.handlers  # noqa: F401 - registers the handlers, whose ids are the webhook paths
@@ -671,3 +672,15 @@ def test_engine_table_extension_reaches_the_operator(render: Render, tmp_path: P
     assert "ACME_MODEL" in found.engines.generic.env
     assert found.accelerators.is_accelerator("example.com/npu-2")
     assert "kata-gpu" in found.accelerators.runtime_classes
+
+
+def test_helm_is_built_like_upstream_and_renders_without_kube_version(helm: Helm) -> None:
+    """A user's `helm template charts/aigov` passes no --kube-version: the helm that
+    tools/controlplane/build.sh builds must assume a Kubernetes version the chart accepts
+    (upstream's ldflags; without them helm says v1.20 and refuses kubeVersion >=1.30)."""
+    version = helm.run("version", "--template", "{{ .Version }}")
+    assert version.ok, version.stderr
+    assert version.stdout.strip() == binaries.versions()["HELM_VERSION"]
+    rendered = helm.run("template", "aigov", str(helm.chart))
+    assert rendered.ok, f"{rendered.stderr}\nrebuild helm: bash tools/controlplane/build.sh helm"
+    assert "kind: Deployment" in rendered.stdout

@@ -94,18 +94,44 @@ build_install() {
   stamp "$name" "$v"
 }
 
+# helm as upstream's Makefile builds it: its version, and the Kubernetes version it assumes
+# without a cluster (`helm template`, `helm lint`) taken from the k8s.io/client-go it is built
+# with. Without these ldflags helm reports v1.20 and refuses charts needing a newer one. The
+# stamp names the recipe, so a helm built the old way is rebuilt.
+build_helm() {
+  local v=$HELM_VERSION stamp_v="$HELM_VERSION+upstream-ldflags"
+  stamp_ok helm "$stamp_v" && { log "helm $v: up to date"; return; }
+  log "helm $v: building"
+  local gomod client_go major minor
+  gomod=$(go mod download -json "helm.sh/helm/v3@$v" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  client_go=$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$gomod")
+  [ -n "$client_go" ] || { log "helm $v: no k8s.io/client-go in its go.mod"; exit 1; }
+  # client-go v0.N.x goes with Kubernetes v1.N (upstream: major + 1, same minor).
+  major=$(( $(echo "$client_go" | cut -d. -f1 | tr -d v) + 1 ))
+  minor=$(echo "$client_go" | cut -d. -f2)
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$v"
+  ldflags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
+  GOBIN=$bin GOFLAGS=-buildvcs=false go install -trimpath -ldflags "$ldflags" \
+    "helm.sh/helm/v3/cmd/helm@$v"
+  stamp helm "$stamp_v"
+}
+
 what=${1:-all}
 case $what in
   all)
     build_etcd
     build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
-    build_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+    build_helm
     build_kubernetes
     ;;
   kubernetes) build_kubernetes ;;
   etcd) build_etcd ;;
   kwok) build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
-  helm) build_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
+  helm) build_helm ;;
   kind) build_install kind sigs.k8s.io/kind "$KIND_VERSION" ;;
   *) echo "usage: $0 [all|kubernetes|etcd|kwok|helm|kind]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,1 @@
+"""Building and reading the operator image without a Docker engine."""
