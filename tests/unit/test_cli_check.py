@@ -184,3 +184,23 @@ def test_the_pre_commit_hook_names_the_command() -> None:
     (hook,) = yaml.safe_load((EXAMPLES.parent / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "aigov-check"
     assert hook["entry"] == "aigov check -f"
+
+
+def test_objects_without_a_namespace_take_the_one_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = yaml.safe_load(GPU_DEPLOYMENT)
+    del body["metadata"]["namespace"]
+    (tmp_path / "llm.yaml").write_text(yaml.safe_dump(body))
+    code, out, _ = run(capsys, "-f", str(tmp_path), "-n", "ml-team", "-o", "json")
+    assert code == 1
+    assert json.loads(out)[0]["namespace"] == "ml-team"
+
+
+def test_the_cli_never_starts_the_operator_by_accident(capsys: pytest.CaptureFixture[str]) -> None:
+    """`aigov` alone prints its help (exit 2); `aigov --help` exits 0 and binds no port."""
+    assert cli([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        cli(["--help"])
+    assert exited.value.code == 0

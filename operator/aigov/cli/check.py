@@ -38,13 +38,29 @@ def register(commands: Any) -> None:
         "--cluster", action="store_true",
         help="also use the governance objects, namespaces and nodes of the live cluster",
     )  # fmt: skip
+    cmd.add_argument(
+        "-n", "--namespace", default="default", help="namespace of objects that name none"
+    )
     cmd.add_argument("-o", "--output", choices=["text", "json", "yaml", "sarif"], default="text")
     cmd.set_defaults(handler=run)
 
 
+PROGRESS_FROM = 500
+"""Documents from which a terminal gets a progress line on stderr."""
+
+
 def check(documents: list[Any], cluster: Cluster) -> list[Finding]:
-    """Apply the documents in order; one finding each."""
-    return [cluster.apply(document) for document in documents]
+    """Apply the documents in order; one finding each. Long runs on a terminal show progress
+    on stderr (never on stdout, which may be piped into a SARIF upload)."""
+    show = len(documents) >= PROGRESS_FROM and sys.stderr.isatty()
+    findings = []
+    for done, document in enumerate(documents, start=1):
+        findings.append(cluster.apply(document))
+        if show and (done % 100 == 0 or done == len(documents)):
+            print(f"\raigov check: {done}/{len(documents)} documents", end="", file=sys.stderr)
+    if show:
+        print(file=sys.stderr)
+    return findings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     except ManifestError as exc:
         print(f"aigov check: {exc}", file=sys.stderr)
         return 2
-    cluster = Cluster(default_mode=Mode(args.mode), user=args.user)
+    cluster = Cluster(
+        default_mode=Mode(args.mode), user=args.user, default_namespace=args.namespace
+    )
     if args.cluster:
         from aigov.cli import live  # noqa: PLC0415 - the Kubernetes client only when asked
 
