@@ -144,6 +144,24 @@ def test_the_charts_pod_becomes_these_podman_flags(tmp_path: Path) -> None:
     assert "KUBERNETES_SERVICE_HOST=127.0.0.1" in args
 
 
+def test_an_env_value_the_api_server_left_out_is_empty(tmp_path: Path) -> None:
+    """The API server stores `value: ""` as no value at all: the variable is still set."""
+    deployment = one(Helm.find().template({}, release="aigov", namespace="ns"), "Deployment")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    for item in env:
+        if item.get("value") == "":
+            del item["value"]
+    run = PodRun.from_deployment(
+        deployment,
+        image="x",
+        pod_name="p",
+        volumes={"tls": tmp_path},
+        service_account=None,
+        env={},
+    )
+    assert "AIGOV_ACCELERATOR_RESOURCES=" in run.podman_args()
+
+
 def test_what_cannot_be_reproduced_is_refused(tmp_path: Path) -> None:
     deployment = one(Helm.find().template({}, release="aigov", namespace="ns"), "Deployment")
     with pytest.raises(ContainerError, match="give its files"):

@@ -137,8 +137,9 @@ def _environment(container: Mapping[str, Any], pod_name: str) -> dict[str, str]:
     """The container's env: plain values, and the pod's name where a fieldRef asks for it."""
     environment = {}
     for item in container.get("env") or []:
-        if "value" in item:
-            environment[item["name"]] = str(item["value"])
+        if "valueFrom" not in item:
+            # The API server omits an empty value: such a variable is set, to "".
+            environment[item["name"]] = str(item.get("value", ""))
         elif item.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
             environment[item["name"]] = pod_name
         else:
