@@ -478,3 +478,18 @@ def test_stop_on_loss_brings_running_workloads_to_a_safe_state(
         "an AigovStopped Event",
         30,
     )
+
+
+def test_deleting_a_model_flags_its_running_workloads(kube: Kube, ns: str) -> None:
+    """Issue 11: a deleted GovernedModel's workloads do not keep running unflagged."""
+    governed.govern(kube, ns, "gone")
+    assert _deploy(kube, ns, "gone", "gone").ok
+    _running(kube, ns, "gone")
+    assert kube.run("delete", "governedmodel", "gone", "-n", ns, check=True).ok
+
+    def flagged() -> bool:
+        meta = kube.get("deployment", "gone", ns)["metadata"]
+        return (meta.get("annotations") or {}).get("aigov.io/flagged") == "ModelNotFound"
+
+    kube.wait_for(flagged, "the Deployment flagged ModelNotFound after its model was deleted")
+    assert not _deploy(kube, ns, "gone-2", "gone").ok

@@ -17,14 +17,14 @@ import kopf
 
 from aigov import kube, logs
 from aigov.api.base import InvalidResource
-from aigov.api.constants import FLAGGED_ANNOTATION, GROUP, MODEL_LABEL, VERSION
+from aigov.api.constants import FLAGGED_ANNOTATION, GROUP, MODEL_LABEL, VERSION, Reason
 from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel
 from aigov.config import Settings
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.reconcile.model import model_pass
-from aigov.reconcile.workloads import Flag
+from aigov.reconcile.workloads import Flag, flag_changes, workload_refs
 
 log = logs.get("aigov.reconcile")
 
@@ -80,13 +80,29 @@ async def _stop(flags: tuple[Flag, ...]) -> None:
         )
 
 
+async def _orphaned(
+    namespace: str, name: str, indices: Mapping[str, Any], settings: Settings
+) -> None:
+    """The model was deleted while workloads ran it: flag them ModelNotFound (and stop them
+    where stop-on-loss applies), so nothing keeps running on a model the cluster no longer
+    records. The flags go when a model of that name is approved again."""
+    objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
+    _, flags = workload_refs(objects, {}, Reason.MODEL_NOT_FOUND.value)
+    log.info("governed model deleted", namespace=namespace, name=name, workloads=len(flags))
+    await _write_flags(tuple(flag_changes(flags)))
+    if settings.stop_workloads or any(indices["namespace_stops"].get(namespace, [])):
+        await _stop(tuple(f for f in flags if f.stop_patch() is not None))
+
+
 async def _reconcile(
     namespace: str, name: str, indices: Mapping[str, Any], settings: Settings
-) -> float:
-    """One level-based pass over model `name`; returns seconds until the next is due."""
+) -> float | None:
+    """One level-based pass over model `name`; returns seconds until the next is due, or
+    None when the model is gone (its workloads flagged: nothing more to do)."""
     body = await kube.get("GovernedModel", namespace, name)
     if body is None:
-        return RESYNC_SECONDS
+        await _orphaned(namespace, name, indices, settings)
+        return None
     try:
         model = GovernedModel.from_body(body)
     except InvalidResource as exc:
@@ -133,6 +149,11 @@ async def _reconcile_forever(
         except Exception:  # one failed pass must not end the model's reconciler
             log.exception("reconcile failed", namespace=key[0], name=key[1])
             delay = 5.0
+        if delay is None:
+            if not indices["governed_models"].get(key):
+                runtime.forget(key)  # gone, its workloads flagged: this reconciler ends
+                return
+            delay = 0.0  # created again meanwhile: reconcile it at once
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=delay)
 
@@ -141,16 +162,14 @@ async def _reconcile_forever(
 async def model_changed(
     *, event: Mapping[str, Any], memo: Any, namespace: str | None, name: str, **kwargs: Any
 ) -> None:
-    """Start (or wake) the model's reconciler; stop it when the model is gone.
+    """Start (or wake) the model's reconciler; once the model is gone, it ends by itself.
 
     Plain tasks rather than kopf daemons: a daemon needs a finalizer, and a finalizer left
     behind by a stopped operator would keep every namespace with a model from being deleted.
     """
     runtime: Runtime = memo.runtime
     key = (namespace or "", name)
-    if event.get("type") == "DELETED":
-        runtime.stop_reconciler(key)
-        return
+    # A deletion wakes the reconciler too: its last pass flags the workloads left behind.
     runtime.start_reconciler(key, lambda: _reconcile_forever(key, kwargs, runtime))
     runtime.waker(key).set()
 

@@ -69,6 +69,14 @@ class Runtime:
         if task is None or task.done():
             self.reconcilers[key] = asyncio.get_running_loop().create_task(run())
 
+    def forget(self, key: tuple[str, str]) -> None:
+        """Drop a model's reconciler and wake-up event: it ended because the model is gone.
+
+        Keeps the wake-up table bounded by the models that exist.
+        """
+        self.reconcilers.pop(key, None)
+        self.wakers.pop(key, None)
+
     def stop_reconciler(self, key: tuple[str, str]) -> None:
         """Cancel the model's reconciler (the model is gone)."""
         task = self.reconcilers.pop(key, None)
