@@ -2,8 +2,16 @@
 
 One description serves both the handler registration (handlers/) and the webhook
 configurations the operator writes for local runs; the Helm chart renders the same rules and
-a test compares them. The configurations exclude kube-system and the operator's namespace, so
-a broken aigov can never stop the cluster from repairing itself.
+a test compares them (the reserved-pool webhook's matchConditions reach the chart through
+charts/aigov/files/match-conditions.json, written by tools/match_conditions.py). The
+configurations exclude kube-system and the operator's namespace, so a broken aigov can never
+stop the cluster from repairing itself.
+
+Governed namespaces send every workload request (workloads.aigov.io): there aigov recognises
+AI workloads by rules CEL would have to duplicate (the engine table, configurable accelerator
+names), and a request filtered out by mistake would be a governance hole. Every other
+namespace sends only what could reach a reserved GPU pool (reserved.aigov.io, filtered by
+match_conditions), and exec/attach/port-forward in governed namespaces go to access.aigov.io.
 """
 
 from __future__ import annotations
