@@ -33,13 +33,12 @@ def _bool(name: str, value: str) -> bool:
 _RISK_CLASSES = ("minimal", "limited", "high", "prohibited")
 
 
-def _risk_classes(value: str) -> tuple[str, ...]:
+def _risk_classes(value: str, name: str = "AIGOV_PLACEMENT_REQUIRED_FOR") -> tuple[str, ...]:
     classes = _split(value)
     unknown = [c for c in classes if c not in _RISK_CLASSES]
     if unknown:
         raise ConfigError(
-            f"AIGOV_PLACEMENT_REQUIRED_FOR={value!r}: {', '.join(unknown)} not among "
-            f"{', '.join(_RISK_CLASSES)}"
+            f"{name}={value!r}: {', '.join(unknown)} not among {', '.join(_RISK_CLASSES)}"
         )
     return classes
 
@@ -150,6 +149,18 @@ class Settings:
     """RuntimeClass names that hand a pod GPUs (AIGOV_GPU_RUNTIME_CLASSES,
     comma-separated): a pod using one is an AI workload even without a GPU request."""
 
+    access_restricted_for: tuple[str, ...] = ("high",)
+    """Risk classes whose models' running pods nobody may enter (kubectl exec, attach,
+    port-forward) in an enforce namespace unless in a break-glass group
+    (AIGOV_ACCESS_RESTRICTED_FOR, comma-separated: minimal, limited, high, prohibited; empty
+    restricts nothing). A shell in a high-risk model's pod can change what it serves or read
+    the data it sees, outside every record (EU AI Act Art. 12, 14)."""
+
+    break_glass_groups: tuple[str, ...] = ("aigov-break-glass",)
+    """Groups whose members may exec, attach or port-forward into pods of restricted models
+    (AIGOV_BREAK_GLASS_GROUPS, comma-separated). Every such access is a decision record and
+    an audit annotation, allowed or not."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default os.environ); raise ConfigError on bad values."""
@@ -194,6 +205,13 @@ class Settings:
             accelerator_resources=_split(e.get("AIGOV_ACCELERATOR_RESOURCES", "")),
             gpu_runtime_classes=_split(
                 e.get("AIGOV_GPU_RUNTIME_CLASSES", ",".join(d.gpu_runtime_classes))
+            ),
+            access_restricted_for=_risk_classes(
+                e.get("AIGOV_ACCESS_RESTRICTED_FOR", ",".join(d.access_restricted_for)),
+                "AIGOV_ACCESS_RESTRICTED_FOR",
+            ),
+            break_glass_groups=_split(
+                e.get("AIGOV_BREAK_GLASS_GROUPS", ",".join(d.break_glass_groups))
             ),
         )
 

@@ -331,6 +331,8 @@ def test_webhook_configurations_in_the_cluster_trust_the_chart_ca(
         "validate-workloads",
         "validate-governance",
         "validate-namespaces",
+        "validate-reserved",
+        "validate-access",
         "mutate-governance",
         "mutate-workloads",
     }

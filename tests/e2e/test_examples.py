@@ -4,6 +4,7 @@ and `aigov check` (the same admission code, offline) gives the API server's verd
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from tools import examples
@@ -15,9 +16,14 @@ from aigov.cli.simulate import Cluster
 
 
 @pytest.fixture(scope="module", autouse=True)
-def fresh_story(kube: Kube) -> None:
-    """The examples tell one story from its start: remove what an earlier run left."""
+def fresh_story(kube: Kube) -> Iterator[None]:
+    """The examples tell one story from its start: remove what an earlier run left. The
+    story's PlacementPolicy reserves the EU pools; other tests share them, so the
+    reservation ends with the story."""
     kube.run("delete", "namespace", *examples.NAMESPACES, "--ignore-not-found", "--wait=true")
+    yield
+    release = json.dumps({"spec": {"reservePools": False}})
+    kube.run("patch", "placementpolicy", "confidential-eu", "--type=merge", "-p", release)
 
 
 @pytest.fixture(scope="module")

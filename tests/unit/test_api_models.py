@@ -169,6 +169,7 @@ def placement_policy_spec() -> dict[str, Any]:
         "maxGPUsPerPod": 4,
         "requireExclusiveGPU": True,
         "mode": "inject",
+        "reservePools": True,
     }
 
 
@@ -279,6 +280,7 @@ class TestParsing:
         assert policy.spec.mode is PlacementMode.VALIDATE
         assert policy.spec.require_exclusive_gpu is False
         assert policy.spec.max_gpus_per_pod is None
+        assert policy.spec.reserve_pools is False
 
     def test_a_mapping_view_parses_like_a_dict(self) -> None:
         raw = body("GovernedModel", governed_model_spec())
@@ -564,7 +566,7 @@ class TestCrdMetadata:
                 ["Model", "Level", "Valid Until", "Phase", "Assessor", "Signed By", "Age"],
             ),
             ("ModelApproval", ["Model", "Decision", "Approver", "Phase", "Signed By", "Age"]),
-            ("PlacementPolicy", ["Mode", "Max GPUs", "Exclusive", "Age"]),
+            ("PlacementPolicy", ["Mode", "Max GPUs", "Exclusive", "Reserved", "Age"]),
         ],
     )
     def test_printer_columns(self, kind: str, columns: list[str]) -> None:

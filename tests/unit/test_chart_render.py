@@ -60,7 +60,12 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
         "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
         "image": {"digest": "sha256:" + "ab" * 32},
-        "operator": {"logLevel": "DEBUG", "adminGroups": ["platform-admins"]},
+        "operator": {
+            "logLevel": "DEBUG",
+            "adminGroups": ["platform-admins"],
+            "accessRestrictedFor": ["high", "limited"],
+            "breakGlassGroups": ["sre-oncall"],
+        },
         "recognition": {
             "engines": [
                 {"name": "acme", "title": "ACME Serve", "images": ["acme-serve"],
@@ -80,6 +85,8 @@ HANDLER_IDS = {
     webhooks.VALIDATE_NAMESPACES,
     webhooks.MUTATE_GOVERNANCE,
     webhooks.MUTATE_WORKLOADS,
+    webhooks.VALIDATE_RESERVED,
+    webhooks.VALIDATE_ACCESS,
 }
 
 
@@ -331,11 +338,30 @@ def test_webhook_configuration_safety(case: tuple[dict[str, Any], list[dict[str,
                 assert not {"kube-system", NAMESPACE} & set(expression["values"])
 
 
+def test_match_conditions_file_is_what_the_operator_generates() -> None:
+    """The chart cannot run Python: it reads the operator's matchConditions from a file,
+    written by `python -m tools.match_conditions`."""
+    path = CHART / "files" / "match-conditions.json"
+    assert json.loads(path.read_text()) == webhooks.match_conditions(), (
+        f"{path} is stale: run python -m tools.match_conditions"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_the_reserved_pool_webhook_carries_the_match_conditions(render: Render, name: str) -> None:
+    hooks = {h["name"]: h for h in _webhooks(render(VALUE_SETS[name]))}
+    assert hooks.pop("reserved.aigov.io")["matchConditions"] == webhooks.match_conditions()
+    # Elsewhere every request in scope reaches aigov: nothing filters governed requests.
+    assert all("matchConditions" not in h for h in hooks.values())
+
+
 def test_kube_system_is_excluded_even_when_the_list_omits_it(render: Render) -> None:
     for hook in _webhooks(render({"webhooks": {"excludedNamespaces": []}})):
         if "namespaceSelector" in hook:
             (not_in,) = [
-                e for e in hook["namespaceSelector"]["matchExpressions"] if e["operator"] == "NotIn"
+                e
+                for e in hook["namespaceSelector"]["matchExpressions"]
+                if e["key"] == "kubernetes.io/metadata.name"
             ]
             assert not_in["values"] == ["kube-system", NAMESPACE]
 
@@ -555,6 +581,12 @@ def test_environment_is_read_by_the_operator_as_intended(
         _merged(values, "operator.adminGroups", ["system:masters", "aigov-admins"])
     )
     assert settings.log_level == _merged(values, "operator.logLevel", "INFO")
+    assert settings.access_restricted_for == tuple(
+        _merged(values, "operator.accessRestrictedFor", ["high"])
+    )
+    assert settings.break_glass_groups == tuple(
+        _merged(values, "operator.breakGlassGroups", ["aigov-break-glass"])
+    )
     # The operator's idea of "never intercepted" is the webhook selectors' NotIn list.
     assert settings.never_intercepted == _never(values)
     peering = _merged(values, "peering.enabled", True)

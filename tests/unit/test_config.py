@@ -216,3 +216,16 @@ def test_load_recognition_reads_the_engines_file(tmp_path: Path) -> None:
         load_recognition(Settings(engines_file=file))
     with pytest.raises(ConfigError, match="AIGOV_ENGINES_FILE="):
         load_recognition(Settings(engines_file=tmp_path / "missing.yaml"))
+
+
+def test_access_settings() -> None:
+    assert Settings().access_restricted_for == ("high",)
+    assert Settings().break_glass_groups == ("aigov-break-glass",)
+    s = Settings.from_env(
+        {"AIGOV_ACCESS_RESTRICTED_FOR": "high, limited", "AIGOV_BREAK_GLASS_GROUPS": "sre,oncall"}
+    )
+    assert s.access_restricted_for == ("high", "limited")
+    assert s.break_glass_groups == ("sre", "oncall")
+    assert Settings.from_env({"AIGOV_ACCESS_RESTRICTED_FOR": ""}).access_restricted_for == ()
+    with pytest.raises(ConfigError, match="AIGOV_ACCESS_RESTRICTED_FOR='hgh': hgh not among"):
+        Settings.from_env({"AIGOV_ACCESS_RESTRICTED_FOR": "hgh"})

@@ -5,7 +5,13 @@ from __future__ import annotations
 import builders
 
 from aigov.api.models import ModelApproval
-from aigov.handlers.indexes import evidence, model_approvals, risk_assessments
+from aigov.handlers.indexes import (
+    evidence,
+    model_approvals,
+    model_pods,
+    pod_model,
+    risk_assessments,
+)
 
 KEY = (builders.NAMESPACE, builders.MODEL_NAME)
 
@@ -39,3 +45,12 @@ def test_an_object_naming_no_model_cannot_be_placed() -> None:
     body = builders.risk_assessment_body("a" * 64)
     body["spec"]["modelRef"] = "not a reference"
     assert risk_assessments(namespace=builders.NAMESPACE, name="fraud-ra", body=body) is None
+
+
+def test_labelled_pods_are_indexed_by_name_for_exec_requests() -> None:
+    labels = {"aigov.io/model": builders.MODEL_NAME, "app": "x"}
+    entry = model_pods(namespace=builders.NAMESPACE, name="fraud-0", labels=labels)
+    assert entry == {(builders.NAMESPACE, "fraud-0"): builders.MODEL_NAME}
+    indices = {"model_pods": {key: [value] for key, value in entry.items()}}
+    assert pod_model(indices, builders.NAMESPACE, "fraud-0") == builders.MODEL_NAME
+    assert pod_model(indices, builders.NAMESPACE, "other") is None

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from aigov.webhooks import (
+    POD_SPEC_PATHS,
     VALIDATE_NAMESPACES,
     VALIDATE_WORKLOADS,
+    match_conditions,
     mutating_configuration,
     validating_configuration,
 )
@@ -200,3 +202,53 @@ def test_path_constants() -> None:
         "validate-workloads",
         "validate-namespaces",
     )
+
+
+def test_reserved_pool_webhook_covers_every_namespace_the_workload_webhook_does_not() -> None:
+    hooks = by_name(config())
+    reserved, governed = hooks["reserved.aigov.io"], hooks["workloads.aigov.io"]
+    (mode, name) = reserved["namespaceSelector"]["matchExpressions"]
+    # NotIn also matches namespaces without the label: the complement of governed's In.
+    assert mode == {**governed["namespaceSelector"]["matchExpressions"][0], "operator": "NotIn"}
+    assert name == governed["namespaceSelector"]["matchExpressions"][1]
+    assert reserved["sideEffects"] == "None"
+    covered = {(r["apiGroups"][0], res) for r in reserved["rules"] for res in r["resources"]}
+    assert ("", "pods") in covered
+    assert ("", "pods/ephemeralcontainers") in covered
+    assert ("apps", "deployments/scale") not in covered  # a Scale holds no pod spec
+    assert {res.split("/")[0] for _, res in covered} == set(POD_SPEC_PATHS)
+    assert all(r["operations"] == ["CREATE", "UPDATE"] for r in reserved["rules"])
+
+
+def test_match_conditions_send_unknown_kinds_and_guard_every_access() -> None:
+    (condition,) = match_conditions()
+    assert condition["name"] == "could-reach-a-reserved-pool"
+    expression = condition["expression"]
+    known = ", ".join(f"'{p}'" for p in POD_SPEC_PATHS)
+    assert expression.startswith(f"!(request.resource.resource in [{known}]) || ")
+    for needle in (
+        "k.contains('/')",  # every extended resource: nvidia.com/gpu, amd.com/gpu, DRA's
+        "size(s.resourceClaims) > 0",
+        "'NVIDIA_VISIBLE_DEVICES'",
+        "has(s.runtimeClassName)",
+        "s.nodeName != ''",
+        "!t.key.startsWith('node.kubernetes.io/')",
+        "'aigov.io/model' in object.metadata.labels",
+        "template.spec) ? object.spec.jobTemplate.spec.template.spec : {}",
+    ):
+        assert needle in expression, needle
+    # Totality: every dotted access below the bound variables' roots is preceded by its has().
+    for path in ("s.containers", "s.tolerations", "c.resources.limits", "c.env", "m.labels"):
+        assert f"has({path})" in expression, path
+    assert expression.count("(") == expression.count(")")
+
+
+def test_access_webhook_judges_connect_in_governed_namespaces() -> None:
+    hooks = by_name(config())
+    access = hooks["access.aigov.io"]
+    assert access["namespaceSelector"] == hooks["workloads.aigov.io"]["namespaceSelector"]
+    (rule,) = access["rules"]
+    assert rule["operations"] == ["CONNECT"]
+    assert {"pods/exec", "pods/attach", "pods/portforward"} <= set(rule["resources"])
+    assert access["sideEffects"] == "None"
+    assert "matchConditions" not in access

@@ -122,7 +122,8 @@ annotations:
 {{/*
 One webhook. Input: root, name, path (the kopf handler id), sideEffects, namespaceSelector
 (absent = every namespace), resources (group/version/plural/subresources), withSubresources
-(whether the rules name the subresources too), operations, reinvocationPolicy (mutating only), caBundle.
+(whether the rules name the subresources too), operations, reinvocationPolicy (mutating only),
+matchConditions (a list, absent = none), caBundle.
 */}}
 {{- define "aigov.webhook" -}}
 - name: {{ .name }}
@@ -142,6 +143,10 @@ One webhook. Input: root, name, path (the kopf handler id), sideEffects, namespa
   {{- end }}
   {{- with .reinvocationPolicy }}
   reinvocationPolicy: {{ . }}
+  {{- end }}
+  {{- with .matchConditions }}
+  matchConditions:
+    {{- toYaml . | nindent 4 }}
   {{- end }}
   rules:
     {{- range $r := .resources }}

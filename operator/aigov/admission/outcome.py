@@ -25,6 +25,8 @@ class Outcome:
     audit_annotations: dict[str, str] = field(default_factory=dict)
     """`auditAnnotations` of the AdmissionReview response: kept in the API server's audit log."""
     model: str | None = None
+    break_glass: str | None = None
+    """The break-glass group that let a restricted access through, for the decision record."""
 
     @property
     def allowed(self) -> bool:

@@ -1,5 +1,10 @@
 """Judge a workload admission request: parse the object, run the rules, grade by mode.
 
+A workload that could land on a reserved pool (a PlacementPolicy with reservePools) is
+judged in enforce mode by every rule, in any namespace, governed or not, whatever its mode:
+the pool is reserved for approved models whose policy allows it, and only the whole rule set
+tells an approved model's workload from one that merely carries its label.
+
 Updates are judged like creates, with two exceptions that cannot make anything run that was
 not judged before: an update that changes neither the spec nor the labels (metadata such as
 annotations and finalizers only: how the operator flags a workload, how controllers adopt
@@ -20,6 +25,7 @@ from aigov.policy import governance
 from aigov.policy.decision import Decision
 from aigov.policy.placement import PlacementContext
 from aigov.policy.recognition import Recognition
+from aigov.policy.reserved import exposed, reservations, reserved_pool_violations
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
@@ -30,10 +36,12 @@ EvidenceLookup = Callable[[str, str], Evidence]
 """(namespace, model name) -> what the indexes know about that model."""
 
 
-def _replicas(obj: Mapping[str, Any]) -> int:
+def _replicas(obj: Mapping[str, Any], missing: int = 1) -> int:
+    """spec.replicas; `missing` when absent. Workloads default to 1 (the API server fills it
+    in), but a Scale omits a count of 0 (`omitempty`), so a Scale's missing count is 0."""
     spec = obj.get("spec")
     value = spec.get("replicas") if isinstance(spec, Mapping) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) else missing
 
 
 _STOPPING_FIELDS = ("replicas", "suspend")
@@ -67,7 +75,9 @@ def needs_judging(request: AdmissionRequest) -> bool:
         return False
     new, old = request.object, request.old_object
     if request.subresource == "scale":
-        return _replicas(new) > _replicas(old)
+        # A Scale of 0 replicas has no spec.replicas: read as 1, a scale-up from 0 of a
+        # revoked model's Deployment would pass unjudged.
+        return _replicas(new, missing=0) > _replicas(old, missing=0)
     if request.subresource:  # ephemeralcontainers: new containers, always judged
         return True
     if _without_stopping_fields(new) != _without_stopping_fields(old):
@@ -105,16 +115,28 @@ def judge(
 
     `parent` is the scaled object for a scale subresource request (whose body is a Scale);
     the caller finds it in the workload index. `recognition` is the engine table and
-    accelerator rules read at start-up (None: the built-in ones).
+    accelerator rules read at start-up (None: the built-in ones). With `placement`, a
+    workload that could land on a reserved pool is judged by every rule in enforce mode,
+    whatever `mode` is (see the module docstring).
     """
-    if mode is None or not needs_judging(request):
+    if not needs_judging(request):
         return Outcome(decision=Decision(), mode=None)
     workload = parent if request.subresource == "scale" else parse_workload(request.object)
     if workload is None:
         return Outcome(decision=Decision(), mode=None)
+    reserved = reservations(placement.policies, placement.nodes) if placement else {}
+    on_reserved = placement is not None and exposed(workload, placement.nodes, reserved)
+    if mode is None and not on_reserved:
+        return Outcome(decision=Decision(), mode=None)
     decision = evaluate(
         workload, request.namespace, lookup, now, placement, recognition=recognition
     )
+    if placement is not None and on_reserved:
+        model = lookup(request.namespace, workload.model).model if workload.model else None
+        found = reserved_pool_violations(workload, model, placement.policies, placement.nodes)
+        return grade(request, workload, decision.merge(Decision(found)), Mode.ENFORCE)
+    if mode is None:
+        return Outcome(decision=Decision(), mode=None)
     return grade(request, workload, decision, mode)
 
 

@@ -83,6 +83,9 @@ class Reason(StrEnum):
     PLACEMENT_VIOLATION = "PlacementViolation"
     MODEL_RETIRED = "ModelRetired"
     SEPARATION_OF_DUTIES = "SeparationOfDuties"
+    ACCESS_RESTRICTED = "AccessRestricted"
+    """exec, attach or port-forward into a pod of a model of a restricted risk class by
+    someone outside the break-glass groups."""
     MODE_CHANGE_FORBIDDEN = "ModeChangeForbidden"
     """Namespace guard: only admin groups may set, change or remove aigov.io/mode."""
     INVALID_MODE = "InvalidMode"

@@ -50,6 +50,10 @@ class PlacementPolicySpec(ApiModel):
     """Refuse shared GPUs (time-slicing, MPS, MIG slices), e.g. for confidential workloads."""
     mode: PlacementMode = Field(PlacementMode.VALIDATE, strict=False)
     """validate refuses misplaced pods; inject also pins pods that name no pool."""
+    reserve_pools: bool = False
+    """The pools are reserved for approved models whose policy allows them: any other pod,
+    from any namespace, governed or not, that could land there is refused
+    (PlacementViolation). See policy/reserved.py."""
 
 
 class PlacementPolicyStatus(ApiModel):

@@ -14,20 +14,30 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import kopf
+import prometheus_client
 
 from aigov import kube, logs, webhooks
-from aigov.admission import governance, namespaces, placement, workloads
+from aigov.admission import access, governance, namespaces, placement, workloads
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
 from aigov.api.constants import VIOLATIONS_ANNOTATION, Mode
+from aigov.api.enums import RiskClass
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import current
+from aigov.policy.access import AccessRules
 from aigov.policy.inject import Injection
 from aigov.policy.placement import PlacementContext
 from aigov.policy.workload import Workload, parse_workload
 
 log = logs.get("aigov.decision")
+
+REVIEWS = prometheus_client.Counter(
+    "aigov_admission_reviews",
+    "Admission reviews aigov answered, by webhook (handler id) and decision: what the "
+    "webhook configurations' rules and matchConditions let through to aigov.",
+    ["webhook", "decision"],
+)
 
 # How long a request waits for the watch to deliver an object the index has not seen yet:
 # the namespace of a request (the webhook is only called for labelled namespaces, so the
@@ -56,6 +66,8 @@ async def _mode(namespace: str, index: Any) -> Mode | None:
 
 
 def _record(outcome: Outcome, request: AdmissionRequest, started: float, webhook: str) -> None:
+    REVIEWS.labels(webhook=webhook, decision=outcome.verdict).inc()
+    extra = {"break_glass": outcome.break_glass} if outcome.break_glass else {}
     log.info(
         "admission decision",
         webhook=webhook,
@@ -72,6 +84,7 @@ def _record(outcome: Outcome, request: AdmissionRequest, started: float, webhook
         reasons=[c.value for c in outcome.decision.codes],
         dry_run=request.dry_run,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        **extra,
     )
 
 
@@ -227,6 +240,41 @@ def _workload_handlers(group: str, version: str, plural: str) -> None:
 
 for _resource in webhooks.WORKLOAD_RESOURCES:
     _workload_handlers(_resource.group, _resource.version, _resource.plural)
+
+
+def _reserved_handler(group: str, version: str, plural: str) -> None:
+    @kopf.on.validate(group, version, plural, id=webhooks.VALIDATE_RESERVED, subresource="*")
+    @_safe
+    async def validate_reserved(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
+        """Namespaces without aigov.io/mode: only what could land on a reserved pool is
+        judged (by every rule, enforced); everything else is allowed untouched."""
+        started = time.perf_counter()
+        runtime = _runtime(memo)
+        _, outcome = await _judge_workload(kwargs, runtime)
+        _apply(outcome, warnings, started, webhooks.VALIDATE_RESERVED)
+
+
+for _resource in webhooks.RESERVED_POOL_RESOURCES:
+    _reserved_handler(_resource.group, _resource.version, _resource.plural)
+
+
+@kopf.on.validate("", "v1", "pods", id=webhooks.VALIDATE_ACCESS, subresource="*")
+@_safe
+async def validate_access(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
+    """exec, attach and port-forward into pods of restricted models: break-glass only."""
+    started = time.perf_counter()
+    runtime = _runtime(memo)
+    request = current().request
+    mode = await _mode(request.namespace, kwargs["namespace_modes"])
+    model_name = indexes.pod_model(kwargs, request.namespace, request.name)
+    model = indexes.evidence(kwargs, request.namespace, model_name).model if model_name else None
+    settings = runtime.settings
+    rules = AccessRules(
+        restricted=frozenset(RiskClass(c) for c in settings.access_restricted_for),
+        break_glass_groups=settings.break_glass_groups,
+    )
+    outcome = access.judge(request, mode, model_name, model, rules)
+    _apply(outcome, warnings, started, webhooks.VALIDATE_ACCESS)
 
 
 async def _governance_context(

@@ -13,7 +13,14 @@ import kopf
 
 from aigov import logs
 from aigov.api.base import InvalidResource
-from aigov.api.constants import GROUP, MODE_LABEL, REQUIRE_SIGNED_LABEL, STOP_LABEL, VERSION
+from aigov.api.constants import (
+    GROUP,
+    MODE_LABEL,
+    MODEL_LABEL,
+    REQUIRE_SIGNED_LABEL,
+    STOP_LABEL,
+    VERSION,
+)
 from aigov.api.enums import RiskClass
 from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
@@ -158,6 +165,21 @@ def requires_signatures(indices: Mapping[str, Any], namespace: str) -> bool:
 def nodes(*, name: str, body: Mapping[str, Any], **_: Any) -> dict[str, NodeInfo]:
     """node name -> its labels and taints, for the placement rule and status.workloads."""
     return {name: node_info(body)}
+
+
+@kopf.index("pods", labels={MODEL_LABEL: kopf.PRESENT})
+def model_pods(
+    *, namespace: str | None, name: str, labels: Mapping[str, str], **_: Any
+) -> dict[tuple[str, str], str]:
+    """(namespace, pod name) -> the model its aigov.io/model label names: an exec, attach or
+    port-forward request carries only the pod's name, and admission never asks the API
+    server."""
+    return {(namespace or "", name): labels[MODEL_LABEL]}
+
+
+def pod_model(indices: Mapping[str, Any], namespace: str, name: str) -> str | None:
+    """The model pod `namespace/name` names, if it is a labelled pod aigov has seen."""
+    return next(iter(indices["model_pods"].get((namespace, name), [])), None)
 
 
 def placement_context(

@@ -23,6 +23,7 @@ from aigov.api.models import GovernedModel
 from aigov.config import Settings
 from aigov.handlers import indexes
 from aigov.handlers.runtime import Runtime
+from aigov.policy.reserved import reservations, untainted
 from aigov.reconcile.model import model_pass
 from aigov.reconcile.workloads import Flag, flag_changes, workload_refs
 
@@ -209,7 +210,22 @@ async def pod_changed(
 
 @kopf.on.event(GROUP, VERSION, "placementpolicies")
 async def policy_changed(*, memo: Any, name: str, **kwargs: Any) -> None:
-    """A policy edit re-judges where its models' pods run: stranded pods get flagged."""
+    """A policy edit re-judges where its models' pods run: stranded pods get flagged.
+
+    A reservation is only as good as the pools' taints: the reserved-pool webhook's
+    matchConditions skip pods that tolerate no taint, so an untainted reserved node is
+    named in a warning (see webhooks.match_conditions).
+    """
+    ctx = indexes.placement_context(kwargs, ())
+    bare = untainted(reservations(ctx.policies, ctx.nodes), ctx.nodes)
+    if bare:
+        log.warning(
+            "reserved nodes without a NoSchedule or NoExecute taint: pods that ask for no "
+            "GPU and tolerate nothing can land there without aigov being asked; taint them "
+            "(e.g. nvidia.com/gpu=present:NoSchedule)",
+            policy=name,
+            nodes=bare[:20],
+        )
     for (namespace, model_name), store in kwargs["governed_models"].items():
         for model in store:
             if isinstance(model, GovernedModel) and model.spec.placement_policy == name:
