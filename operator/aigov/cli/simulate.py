@@ -24,6 +24,7 @@ from aigov.admission.request import AdmissionRequest, UserInfo
 from aigov.api.base import InvalidResource
 from aigov.api.constants import MODE_LABEL, REQUIRE_SIGNED_LABEL, Mode
 from aigov.api.enums import RiskClass
+from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel, ModelApproval, PlacementPolicy, RiskAssessment
 from aigov.api.signer import TrustedSigner
 from aigov.cli.manifests import Document
@@ -40,7 +41,9 @@ _PLURALS = {
     "GovernedModel": "governedmodels",
     "RiskAssessment": "riskassessments",
     "ModelApproval": "modelapprovals",
+    **{k.kind: k.plural for k in workload_kinds().kinds},
 }
+"""kind -> resource, as the API server names it in an AdmissionReview."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class Cluster:
             operation="CREATE",
             group=group,
             version=version,
-            resource=_PLURALS.get(kind, kind.lower() + "s"),
+            resource=_PLURALS.get(kind, kind.lower() + "s"),  # an unknown kind is not judged
             kind=kind,
             namespace=namespace,
             name=document.name,
