@@ -20,7 +20,7 @@ from tools.controlplane import binaries
 from tools.controlplane.cluster import Cluster, ClusterError
 from tools.controlplane.operator import OperatorError, running_operator
 from tools.kubectl import Kube, User
-from tools.stand_ins import stand_in_crds
+from tools.stand_ins import KSERVE_STAND_IN, stand_in_crds
 
 BOLD, GREEN, RED, DIM, RESET = "\033[1m", "\033[32m", "\033[31m", "\033[2m", "\033[0m"
 
@@ -122,12 +122,13 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     kube = Kube(binaries.find("kubectl"), cluster.kubeconfig)
-    for path in ("crds/", "config/rbac/"):
+    for path in ("crds/", "config/rbac/", str(KSERVE_STAND_IN)):
         kube.run("apply", "--server-side", "--force-conflicts", "-f", path, check=True)
     stand_ins = stand_in_crds()  # LeaderWorkerSet and the other optional kinds, minimal
     for crd in stand_ins:
         kube.apply(crd)
     names = [f"crd/{crd['metadata']['name']}" for crd in stand_ins]
+    names.append("crd/inferenceservices.serving.kserve.io")
     kube.run("wait", "--for=condition=Established", *names, "--timeout=60s")
     # A fresh story each time: the example namespaces are made again.
     kube.run("delete", "namespace", *examples.NAMESPACES, "--ignore-not-found", "--wait=true")

@@ -7,9 +7,15 @@ tests/e2e/manifests); the real API server then sends each to the real webhook.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aigov.api.kinds import workload_kinds
+
+KSERVE_STAND_IN = (
+    Path(__file__).resolve().parents[1] / "tests/e2e/manifests/kserve-inferenceservice-crd.yaml"
+)
+"""The typed InferenceService stand-in, kept beside the tests that first needed it."""
 
 
 def stand_in_crds() -> list[dict[str, Any]]:
