@@ -46,6 +46,8 @@ WORKLOAD_RESOURCES: tuple[Resource, ...] = tuple(
 VALIDATE_WORKLOADS = "validate-workloads"
 MUTATE_WORKLOADS = "mutate-workloads"
 VALIDATE_NAMESPACES = "validate-namespaces"
+NAMESPACE_RESOURCE = Resource("", "v1", "namespaces", ("status", "finalize"))
+"""Namespaces, with the subresources that write their labels too."""
 MUTATE_GOVERNANCE = "mutate-governance"
 VALIDATE_GOVERNANCE = "validate-governance"
 VALIDATE_RESERVED = "validate-reserved"
@@ -308,7 +310,9 @@ def validating_configuration(
                 # of kube-system and aigov's own: a name never changes, workloads there are
                 # never judged anyway, and a down webhook must not block their repair.
                 namespaceSelector=_not_excluded(never),
-                rules=_rules((Resource("", "v1", "namespaces"),), ["CREATE", "UPDATE"]),
+                # status and finalize too: their strategies keep metadata changes, so a
+                # writer of either could otherwise remove aigov.io/mode unseen.
+                rules=_rules((NAMESPACE_RESOURCE,), ["CREATE", "UPDATE"]),
                 sideEffects="None",
             ),
         ],

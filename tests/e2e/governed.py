@@ -91,7 +91,8 @@ def allow_namespace_labelling(kube: Kube) -> None:
             "rules": [
                 {
                     "apiGroups": [""],
-                    "resources": ["namespaces"],
+                    # status and finalize write labels too: RBAC lets mallory use them.
+                    "resources": ["namespaces", "namespaces/status", "namespaces/finalize"],
                     "verbs": ["get", "list", "patch", "update"],
                 }
             ],

@@ -493,3 +493,20 @@ def test_deleting_a_model_flags_its_running_workloads(kube: Kube, ns: str) -> No
 
     kube.wait_for(flagged, "the Deployment flagged ModelNotFound after its model was deleted")
     assert not _deploy(kube, ns, "gone-2", "gone").ok
+
+
+def test_namespace_status_and_finalize_cannot_remove_the_mode(
+    kube: Kube, operator: Operator, unique: str
+) -> None:
+    """Issue 11: the status and finalize subresources keep metadata changes, so the guard
+    judges them too."""
+    ns = kube.namespace(f"subres-{unique}", mode="enforce")
+    governed.allow_namespace_labelling(kube)
+    body = kube.get("namespace", ns)
+    del body["metadata"]["labels"]["aigov.io/mode"]
+    for sub in ("status", "finalize"):
+        path = f"/api/v1/namespaces/{ns}/{sub}"
+        result = kube.run("replace", "--raw", path, "-f", "-", user=MALLORY, stdin=json.dumps(body))
+        assert not result.ok, f"{sub} removed the mode"
+        assert "ModeChangeForbidden" in result.stderr, result.stderr
+    assert kube.get("namespace", ns)["metadata"]["labels"]["aigov.io/mode"] == "enforce"

@@ -320,10 +320,11 @@ def test_webhook_configuration_safety(case: tuple[dict[str, Any], list[dict[str,
         assert hook["failurePolicy"] == _merged(values, "webhooks.failurePolicy", "Fail")
         assert hook["timeoutSeconds"] == _merged(values, "webhooks.timeoutSeconds", 10)
         if hook["name"] == "namespaces.aigov.io":
-            # The guard judges Namespace objects themselves (only CREATE/UPDATE of them),
-            # never the objects in any namespace.
+            # The guard judges Namespace objects themselves (only CREATE/UPDATE of them, and
+            # of their status and finalize, which write labels too), never the objects in
+            # any namespace.
             (rule,) = hook["rules"]
-            assert rule["resources"] == ["namespaces"]
+            assert rule["resources"] == ["namespaces", "namespaces/status", "namespaces/finalize"]
             assert rule["operations"] == ["CREATE", "UPDATE"]
             assert hook["sideEffects"] == "None"
             continue

@@ -91,7 +91,8 @@ def test_namespace_guard_has_no_side_effects_and_sees_every_namespace() -> None:
         {
             "apiGroups": [""],
             "apiVersions": ["v1"],
-            "resources": ["namespaces"],
+            # status and finalize write labels too (issue 11): the guard sees them.
+            "resources": ["namespaces", "namespaces/status", "namespaces/finalize"],
             "operations": ["CREATE", "UPDATE"],
             "scope": "*",
         }

@@ -335,7 +335,7 @@ for _resource in webhooks.GOVERNANCE_RESOURCES:
     _governance_handlers(_resource.group, _resource.version, _resource.plural)
 
 
-@kopf.on.validate("namespaces", id=webhooks.VALIDATE_NAMESPACES)
+@kopf.on.validate("namespaces", id=webhooks.VALIDATE_NAMESPACES, subresource="*")
 @_safe
 async def validate_namespace(*, memo: Any, warnings: list[str], **_: Any) -> None:
     """Only admin groups may add, change or remove aigov.io/mode on a namespace."""
