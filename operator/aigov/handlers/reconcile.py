@@ -183,9 +183,15 @@ async def stop_reconcilers(*, memo: Any, **_: Any) -> None:
 
 
 def _wake(memo: Any, namespace: str | None, model: object) -> None:
+    """Wake the reconciler of the model an object names, if that model has one.
+
+    Only existing models have reconcilers: a pod (or an assessment) naming a model that does
+    not exist, in any namespace, must not grow the wake-up table (issue 11).
+    """
     runtime: Runtime = memo.runtime
-    if isinstance(model, str) and model:
-        runtime.waker((namespace or "", model)).set()
+    key = (namespace or "", model)
+    if isinstance(model, str) and model and key in runtime.reconcilers:
+        runtime.waker(key).set()
 
 
 @kopf.on.event(GROUP, VERSION, "riskassessments")
