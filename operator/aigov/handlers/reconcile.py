@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import kopf
@@ -34,51 +34,75 @@ LABELLED_KINDS = tuple(k.kind for k in workload_kinds().kinds)
 """Every kind of the kinds table: what runs a model, at any level of ownership."""
 
 
-async def _write_flags(flags: tuple[Flag, ...]) -> None:
-    for flag in flags:
-        await kube.merge_patch(
-            flag.kind,
-            flag.namespace,
-            flag.name,
-            {"metadata": {"annotations": {FLAGGED_ANNOTATION: flag.reason}}},
-        )
-        if flag.reason is not None:
-            kube.post_event(
-                flag.involved,
-                "Warning",
-                "AigovFlagged",
-                f"aigov: this workload's model may no longer run ({flag.reason}); "
-                "new pods and scale-ups are refused",
-            )
-        log.info(
-            "workload flag",
-            kind=flag.kind,
-            namespace=flag.namespace,
-            name=flag.name,
-            flagged=flag.reason,
-        )
+class WorkloadWriteError(Exception):
+    """Some flag or stop patches failed; the others were written. The pass is retried."""
 
 
-async def _stop(flags: tuple[Flag, ...]) -> None:
-    """Bring flagged workloads to a safe state (AIGOV_STOP_WORKLOADS)."""
+async def _each(flags: tuple[Flag, ...], write: Callable[[Flag], Awaitable[None]]) -> int:
+    """`write` every flag; one that fails is logged and skipped, never the rest (a workload
+    deleted or forbidden meanwhile must not keep the others running). Returns the failures."""
+    failed = 0
     for flag in flags:
-        patch = flag.stop_patch()
-        if patch is None:
-            continue
-        await kube.merge_patch(flag.kind, flag.namespace, flag.name, patch)
+        try:
+            await write(flag)
+        except Exception:
+            failed += 1
+            log.exception("workload write failed", kind=flag.kind, namespace=flag.namespace,
+                          name=flag.name)  # fmt: skip
+    return failed
+
+
+async def _flag(flag: Flag) -> None:
+    await kube.merge_patch(
+        flag.kind,
+        flag.namespace,
+        flag.name,
+        {"metadata": {"annotations": {FLAGGED_ANNOTATION: flag.reason}}},
+    )
+    if flag.reason is not None:
         kube.post_event(
             flag.involved,
             "Warning",
-            "AigovStopped",
-            f"aigov stopped this workload: its model may no longer run ({flag.reason})",
+            "AigovFlagged",
+            f"aigov: this workload's model may no longer run ({flag.reason}); "
+            "new pods and scale-ups are refused",
         )
-        log.info(
-            "workload stopped",
-            kind=flag.kind,
-            namespace=flag.namespace,
-            name=flag.name,
-            reason=flag.reason,
-        )
+    log.info(
+        "workload flag",
+        kind=flag.kind,
+        namespace=flag.namespace,
+        name=flag.name,
+        flagged=flag.reason,
+    )
+
+
+async def _stop_one(flag: Flag) -> None:
+    """Bring a flagged workload to a safe state (stop-on-loss)."""
+    patch = flag.stop_patch()
+    if patch is None:
+        return
+    await kube.merge_patch(flag.kind, flag.namespace, flag.name, patch)
+    kube.post_event(
+        flag.involved,
+        "Warning",
+        "AigovStopped",
+        f"aigov stopped this workload: its model may no longer run ({flag.reason})",
+    )
+    log.info(
+        "workload stopped",
+        kind=flag.kind,
+        namespace=flag.namespace,
+        name=flag.name,
+        reason=flag.reason,
+    )
+
+
+async def write_workloads(flags: tuple[Flag, ...], stops: tuple[Flag, ...]) -> None:
+    """Write every flag, then every stop, whatever fails on the way; raise at the end if
+    anything failed, so the reconciler retries the pass soon."""
+    failed = await _each(flags, _flag) + await _each(stops, _stop_one)
+    if failed:
+        raise WorkloadWriteError(f"{failed} workload writes failed; the pass is retried")
 
 
 async def _orphaned(
@@ -90,9 +114,9 @@ async def _orphaned(
     objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
     _, flags = workload_refs(objects, {}, Reason.MODEL_NOT_FOUND.value)
     log.info("governed model deleted", namespace=namespace, name=name, workloads=len(flags))
-    await _write_flags(tuple(flag_changes(flags)))
-    if settings.stop_workloads or any(indices["namespace_stops"].get(namespace, [])):
-        await _stop(tuple(f for f in flags if f.stop_patch() is not None))
+    stopping = settings.stop_workloads or any(indices["namespace_stops"].get(namespace, []))
+    stops = tuple(f for f in flags if f.stop_patch() is not None) if stopping else ()
+    await write_workloads(tuple(flag_changes(flags)), stops)
 
 
 async def _reconcile(
@@ -129,8 +153,7 @@ async def _reconcile(
         log.info("status written", namespace=namespace, name=name, phase=done.desired.phase)
     for kind, obj_name, patch in done.binding_patches:
         await kube.merge_patch(kind, namespace, obj_name, patch, "status")
-    await _write_flags(done.flags)
-    await _stop(done.stops)
+    await write_workloads(done.flags, done.stops)
     # A little past the expiry, so the pass that wakes up sees it expired.
     due = done.due_in + 0.05 if done.due_in is not None else RESYNC_SECONDS
     return min(RESYNC_SECONDS, due)
