@@ -52,6 +52,9 @@ MUTATE_GOVERNANCE = "mutate-governance"
 VALIDATE_GOVERNANCE = "validate-governance"
 VALIDATE_RESERVED = "validate-reserved"
 VALIDATE_ACCESS = "validate-access"
+VALIDATE_BINDINGS = "validate-bindings"
+SCHEDULER = "system:kube-scheduler"
+"""Binds pods where their judged spec allows: its bindings need no second look."""
 
 STAMPED_RESOURCES: tuple[Resource, ...] = tuple(
     Resource("aigov.io", "v1alpha1", plural)
@@ -87,6 +90,9 @@ ACCESS_RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "pods", ("exec", "attach", "portforward")),
 )
 """Ways into a running pod (CONNECT): refused on pods of restricted models (policy/access.py)."""
+
+BINDING_RESOURCES: tuple[Resource, ...] = (Resource("", "v1", "pods/binding"),)
+"""Binding a pending pod to a node (the scheduler's bindings are not sent)."""
 
 NODE_LIFECYCLE_TAINTS = "node.kubernetes.io/"
 """Prefix of the taints the node lifecycle sets (not-ready, unreachable, ...): the API server
@@ -288,6 +294,22 @@ def validating_configuration(
                 # exec, attach and port-forward into pods of restricted models.
                 namespaceSelector=_governed_namespaces(never),
                 rules=_rules(ACCESS_RESOURCES, ["CONNECT"]),
+                sideEffects="None",
+            ),
+            _webhook(
+                "bindings.aigov.io",
+                VALIDATE_BINDINGS,
+                client,
+                failure_policy,
+                # A pod bound by hand skips the scheduler and every placement rule.
+                namespaceSelector=_not_excluded(never),
+                rules=_rules(BINDING_RESOURCES, ["CREATE"]),
+                matchConditions=[
+                    {
+                        "name": "not-the-scheduler",
+                        "expression": f"request.userInfo.username != '{SCHEDULER}'",
+                    }
+                ],
                 sideEffects="None",
             ),
             _webhook(

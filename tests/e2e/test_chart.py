@@ -333,6 +333,7 @@ def test_webhook_configurations_in_the_cluster_trust_the_chart_ca(
         "validate-namespaces",
         "validate-reserved",
         "validate-access",
+        "validate-bindings",
         "mutate-governance",
         "mutate-workloads",
     }

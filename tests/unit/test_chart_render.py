@@ -87,6 +87,7 @@ HANDLER_IDS = {
     webhooks.MUTATE_WORKLOADS,
     webhooks.VALIDATE_RESERVED,
     webhooks.VALIDATE_ACCESS,
+    webhooks.VALIDATE_BINDINGS,
 }
 
 
@@ -352,6 +353,13 @@ def test_match_conditions_file_is_what_the_operator_generates() -> None:
 def test_the_reserved_pool_webhook_carries_the_match_conditions(render: Render, name: str) -> None:
     hooks = {h["name"]: h for h in _webhooks(render(VALUE_SETS[name]))}
     assert hooks.pop("reserved.aigov.io")["matchConditions"] == webhooks.match_conditions()
+    # Only the scheduler's own bindings skip the binding webhook.
+    assert hooks.pop("bindings.aigov.io")["matchConditions"] == [
+        {
+            "name": "not-the-scheduler",
+            "expression": "request.userInfo.username != 'system:kube-scheduler'",
+        }
+    ]
     # Elsewhere every request in scope reaches aigov: nothing filters governed requests.
     assert all("matchConditions" not in h for h in hooks.values())
 

@@ -17,7 +17,7 @@ import kopf
 import prometheus_client
 
 from aigov import kube, logs, webhooks
-from aigov.admission import access, governance, namespaces, placement, workloads
+from aigov.admission import access, binding, governance, namespaces, placement, workloads
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
 from aigov.api.constants import VIOLATIONS_ANNOTATION, Mode
@@ -275,6 +275,25 @@ async def validate_access(*, memo: Any, warnings: list[str], **kwargs: Any) -> N
     )
     outcome = access.judge(request, mode, model_name, model, rules)
     _apply(outcome, warnings, started, webhooks.VALIDATE_ACCESS)
+
+
+@kopf.on.validate("", "v1", "pods", id=webhooks.VALIDATE_BINDINGS, subresource="*")
+@_safe
+async def validate_binding(*, memo: Any, warnings: list[str], **kwargs: Any) -> None:
+    """A pod bound to a node by anyone but the scheduler: judged on its target node."""
+    started = time.perf_counter()
+    runtime = _runtime(memo)
+    request = current().request
+    model = indexes.pod_model(kwargs, request.namespace, request.name)
+    ctx = indexes.placement_context(
+        kwargs, runtime.settings.placement_required_for, runtime.recognition.accelerators
+    )
+
+    def lookup(namespace: str, name: str) -> Any:
+        return indexes.evidence(kwargs, namespace, name)
+
+    outcome = binding.judge(request, model, lookup, ctx, dt.datetime.now(dt.UTC))
+    _apply(outcome, warnings, started, webhooks.VALIDATE_BINDINGS)
 
 
 async def _governance_context(
