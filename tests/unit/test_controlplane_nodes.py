@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from tools.controlplane.nodes import GPU_TAINT, KWOK_ANNOTATION, all_nodes
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "gpu"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"
+"""A real H200's `nvidia-smi -q` and query CSV, copied into the repository (self-contained)."""
 GPU_POOLS = ("h100-eu", "h200-eu", "a100-shared-us")
 
 
@@ -19,8 +20,8 @@ def _fixture(name: str) -> Path:
     path = FIXTURES / name
     if not path.is_file():
         pytest.fail(
-            f"GPU fixture {path} is missing: the shared folder must be a sibling of the "
-            "repository (…/shared/fixtures/gpu), as on the development machine and in CI"
+            f"GPU fixture {path} is missing: tests/fixtures/gpu holds a real H200's "
+            "nvidia-smi -q and query CSV"
         )
     return path
 

@@ -1,8 +1,8 @@
 """The fake GPU node pools: Node manifests that kwok keeps Ready.
 
 Labels follow NVIDIA GPU Feature Discovery (GFD) so placement rules written against a real
-GPU cluster work here unchanged. The H200 values come from a real `nvidia-smi -q` (see the
-shared fixtures); a unit test keeps them in step.
+GPU cluster work here unchanged. The H200 values come from a real `nvidia-smi -q` (copied into
+tests/fixtures/gpu); a unit test keeps them in step.
 """
 
 from __future__ import annotations
