@@ -200,6 +200,17 @@ async def test_valid_review_reaches_the_handler_with_the_parsed_request(
         CURRENT.get()  # never leaks out of the request
 
 
+async def test_a_review_as_large_as_the_api_server_sends_is_read(harness: Harness) -> None:
+    """aiohttp refuses bodies over 1 MiB by default; the API server sends objects up to
+    3 MiB. A 413 would be left to the failurePolicy (a bypass under Ignore): never that."""
+    big = review("uid-big")
+    big["request"]["object"]["metadata"]["annotations"] = {"padding": "x" * (3 * 1024 * 1024)}
+    status, body = await harness.post(big)
+    assert status == 200
+    assert body["response"]["uid"] == "uid-big"
+    assert len(harness.calls) == 1
+
+
 @pytest.mark.parametrize(
     "data", [b"{not json", b"", b"\xff\xfe\x00garbage"], ids=["broken", "empty", "not-utf8"]
 )

@@ -20,12 +20,13 @@ from typing import Any
 
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
-from aigov.api.constants import Mode
+from aigov.api.constants import Mode, Reason
 from aigov.policy import governance
-from aigov.policy.decision import Decision
+from aigov.policy.decision import Decision, Violation
 from aigov.policy.placement import PlacementContext
 from aigov.policy.recognition import Recognition
 from aigov.policy.reserved import exposed, reservations, reserved_pool_violations
+from aigov.policy.scheduling import oversized
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import Workload, parse_workload
 
@@ -119,11 +120,14 @@ def judge(
     workload that could land on a reserved pool is judged by every rule in enforce mode,
     whatever `mode` is (see the module docstring).
     """
-    if not needs_judging(request):
-        return Outcome(decision=Decision(), mode=None)
-    workload = parent if request.subresource == "scale" else parse_workload(request.object)
+    workload = None
+    if needs_judging(request):
+        workload = parent if request.subresource == "scale" else parse_workload(request.object)
     if workload is None:
         return Outcome(decision=Decision(), mode=None)
+    too_big = _oversized(workload)
+    if too_big.violations and (mode is not None or placement is not None):
+        return grade(request, workload, too_big, Mode.ENFORCE)
     reserved = reservations(placement.policies, placement.nodes) if placement else {}
     on_reserved = placement is not None and exposed(workload, placement.nodes, reserved)
     if mode is None and not on_reserved:
@@ -138,6 +142,21 @@ def judge(
     if mode is None:
         return Outcome(decision=Decision(), mode=None)
     return grade(request, workload, decision, mode)
+
+
+def _oversized(workload: Workload) -> Decision:
+    """Scheduling constraints too large to evaluate: refused before any rule reads them, in
+    every mode and namespace the webhook sees (the cost would fall on every request)."""
+    return Decision(
+        Violation(
+            Reason.PLACEMENT_VIOLATION,
+            f"the pod asks for {why}: aigov does not evaluate scheduling constraints this "
+            "large (they would stall admission for everyone); simplify them",
+            path,
+        )
+        for template in workload.templates
+        for path, why in oversized(template)
+    )
 
 
 def grade(request: AdmissionRequest, workload: Workload, decision: Decision, mode: Mode) -> Outcome:

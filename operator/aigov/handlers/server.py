@@ -26,6 +26,10 @@ from aigov.admission.request import AdmissionRequest, MalformedReview, parse_rev
 log = logs.get("aigov.webhook")
 
 
+MAX_REVIEW_BYTES = 8 * 1024 * 1024
+"""Largest AdmissionReview read: an object and its old object at the API server's 3 MiB."""
+
+
 @dataclass
 class RequestContext:
     """The request being served, and what handlers add to its response."""
@@ -91,6 +95,10 @@ class GuardedWebhookServer(kopf.WebhookServer):
 
     @staticmethod
     async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        # aiohttp refuses bodies over 1 MiB by default, and the API server sends objects up
+        # to its own 3 MiB limit (twice, with oldObject, on an update): a 413 there would be
+        # a failure the webhook's failurePolicy decides, not a verdict (bypass class 11).
+        request = request.clone(client_max_size=MAX_REVIEW_BYTES)
         try:
             json.loads(await request.text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -158,3 +158,45 @@ def schedulable_on(template: PodTemplate, node: NodeInfo) -> bool:
 def candidates(template: PodTemplate, nodes: Sequence[NodeInfo]) -> list[NodeInfo]:
     """The nodes a pod of `template` could be scheduled on, among `nodes`."""
     return [node for node in nodes if schedulable_on(template, node)]
+
+
+MAX_TERMS = 64
+"""nodeSelectorTerms a pod may ask the placement rule to evaluate (real pods use a few)."""
+MAX_EXPRESSIONS = 512
+"""matchExpressions and matchFields, over all terms."""
+MAX_VALUES = 4096
+"""Values over all expressions."""
+MAX_TOLERATIONS = 256
+"""Tolerations; each is compared with every taint of every node."""
+
+
+def oversized(template: PodTemplate) -> list[tuple[str, str]]:
+    """(path, why) for each scheduling field too large to evaluate (issue 10, cost as a
+    weapon): the placement rule runs nodes x terms x expressions x values on the event loop
+    every admission shares, so one tenant's 55,000-expression pod must not stall the others.
+    The limits are far above any real pod; what exceeds them is refused unread."""
+    found: list[tuple[str, str]] = []
+    terms = required_terms(template.affinity) or []
+    where = f"{template.path}.affinity.nodeAffinity"
+    if len(terms) > MAX_TERMS:
+        found.append((where, f"{len(terms)} nodeSelectorTerms (at most {MAX_TERMS})"))
+    expressions = [
+        e
+        for term in terms[: MAX_TERMS + 1]
+        for key in ("matchExpressions", "matchFields")
+        for e in (term.get(key) or [])[: MAX_EXPRESSIONS + 1]
+        if isinstance(e, Mapping)
+    ]
+    if len(expressions) > MAX_EXPRESSIONS:
+        found.append((where, f"more than {MAX_EXPRESSIONS} node-affinity expressions"))
+    values = sum(len(v) for e in expressions if isinstance(v := e.get("values"), list))
+    if values > MAX_VALUES:
+        found.append((where, f"{values} node-affinity values (at most {MAX_VALUES})"))
+    if len(template.tolerations) > MAX_TOLERATIONS:
+        found.append(
+            (
+                f"{template.path}.tolerations",
+                f"{len(template.tolerations)} tolerations (at most {MAX_TOLERATIONS})",
+            )
+        )
+    return found
