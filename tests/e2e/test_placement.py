@@ -165,3 +165,9 @@ def test_a_policy_edit_that_strands_running_pods_flags_them(
         return (meta.get("annotations") or {}).get("aigov.io/flagged") == "PlacementViolation"
 
     kube.wait_for(flagged, "the Deployment flagged PlacementViolation", 30)
+
+    def recorded() -> bool:
+        status = kube.get("governedmodel", "stranded", ns).get("status") or {}
+        return any(h["event"] == "PlacementChanged" for h in status.get("history", []))
+
+    kube.wait_for(recorded, "the policy edit in the model's history (issue 11)", 30)

@@ -33,6 +33,7 @@ from aigov.api.models import (
     HistoryEntry,
     ModelApproval,
     Phase,
+    PlacementRef,
     RiskAssessment,
     WorkloadRef,
     spec_hash,
@@ -682,3 +683,35 @@ class TestLostAndRegained:
         )
         revoked = desired_status(world.model, world.assessments, world.approvals, T0 + YEAR / 2)
         assert lost_approval(legacy, revoked) == "Revoked"
+
+
+# PlacementPolicy edits (issue 11) ---------------------------------------------------------
+
+
+class TestPlacementPolicyEdits:
+    RESOLVED = (True, "Resolved", "PlacementPolicy 'confidential-eu' (validate)")
+
+    def pass_with(self, world: World, generation: int, now: datetime) -> GovernedModelStatus:
+        ref = PlacementRef(policy="confidential-eu", generation=generation)
+        return world.settled(now, placement=self.RESOLVED, policy=ref)
+
+    def test_a_new_generation_of_the_policy_is_history(self) -> None:
+        world = approved_world()
+        first = self.pass_with(world, 1, T0)
+        assert first.placement == PlacementRef(policy="confidential-eu", generation=1)
+        assert "PlacementChanged" not in events(first)
+        assert "PlacementChanged" not in events(self.pass_with(world, 1, T0 + YEAR / 365))
+        edited = self.pass_with(world, 2, T0 + YEAR / 300)
+        (entry,) = [h for h in edited.history if h.event == "PlacementChanged"]
+        assert entry.actor == "aigov-operator"
+        assert entry.message is not None
+        assert entry.message.startswith(
+            "PlacementPolicy 'confidential-eu' changed (generation 1 -> 2); placement judged "
+            "again: PlacementPolicy 'confidential-eu' (validate)"
+        )
+
+    def test_a_pass_that_does_not_judge_placement_keeps_the_record(self) -> None:
+        world = approved_world()
+        self.pass_with(world, 3, T0)
+        kept = world.settled(T0 + YEAR / 365)
+        assert kept.placement == PlacementRef(policy="confidential-eu", generation=3)

@@ -187,6 +187,15 @@ class RiskAssessmentSummary(ApiModel):
     """The TrustedSigner whose signature it carries, if signed."""
 
 
+class PlacementRef(ApiModel):
+    """The PlacementPolicy last judged for a model, at which generation."""
+
+    policy: str
+    """Name of the PlacementPolicy."""
+    generation: int | None = None
+    """Its metadata.generation when last judged."""
+
+
 class WorkloadRef(ApiModel):
     """A workload running the model, where it runs, and whether aigov flagged it."""
 
@@ -238,6 +247,8 @@ class GovernedModelStatus(ApiModel):
     """The assessment in force."""
     spec_editors: list[str] = Field(default_factory=list)
     """Everyone who authored the spec, from the aigov.io/spec-editors stamp."""
+    placement: PlacementRef | None = None
+    """The PlacementPolicy last judged and its generation: an edit of it is history."""
     workloads: list[WorkloadRef] = Field(default_factory=list)
     """Workloads running the model."""
     history: list[HistoryEntry] = Field(default_factory=list)

@@ -58,6 +58,7 @@ from aigov.api.governedmodel import (
     GovernedModelSpec,
     GovernedModelStatus,
     HistoryEntry,
+    PlacementRef,
     RiskAssessmentSummary,
     WorkloadRef,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "PlacementPolicy",
     "PlacementPolicySpec",
     "PlacementPolicyStatus",
+    "PlacementRef",
     "Resource",
     "RiskAssessment",
     "RiskAssessmentSpec",

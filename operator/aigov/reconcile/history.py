@@ -52,6 +52,9 @@ class HistoryEvent(StrEnum):
     """spec.lifecycle became retired."""
     REACTIVATED = "Reactivated"
     """spec.lifecycle went back to active."""
+    PLACEMENT_CHANGED = "PlacementChanged"
+    """The model's PlacementPolicy was edited: its placement was judged again (actor: the
+    operator, which saw the new generation)."""
     PHASE_CHANGED = "PhaseChanged"
     """The phase changed for a reason none of the events above names."""
 
@@ -102,6 +105,11 @@ def _expiry_message(st: Standing) -> str:
     return "validity ended"
 
 
+def _placement_message(status: GovernedModelStatus) -> str:
+    condition = status.condition("PlacementResolved")
+    return condition.message if condition is not None and condition.message else "resolved"
+
+
 def new_entries(
     old: GovernedModelStatus,
     new: GovernedModelStatus,
@@ -135,6 +143,21 @@ def new_entries(
     lifecycle = st.model.spec.lifecycle
     if lifecycle is not _recorded_lifecycle(old.history):
         add(_EVENT_OF_LIFECYCLE[lifecycle], editor, f"spec.lifecycle is {lifecycle.value}")
+
+    before, after = old.placement, new.placement
+    if (
+        not first
+        and before is not None
+        and after is not None
+        and before.policy == after.policy
+        and before.generation != after.generation
+    ):
+        add(
+            HistoryEvent.PLACEMENT_CHANGED,
+            actor,
+            f"PlacementPolicy {after.policy!r} changed (generation {before.generation} -> "
+            f"{after.generation}); placement judged again: " + _placement_message(new),
+        )
 
     causes = len(entries)
     if st.assessment is not None and _ref(new.risk_assessment) != _ref(old.risk_assessment):

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigov.api.enums import ConditionStatus
-from aigov.api.models import GovernedModel, GovernedModelStatus, ModelApproval, RiskAssessment
+from aigov.api.models import (
+    GovernedModel,
+    GovernedModelStatus,
+    ModelApproval,
+    PlacementRef,
+    RiskAssessment,
+)
 from aigov.policy.placement import PlacementContext, pool_of, resolve
 from aigov.policy.standing import standing
 from aigov.reconcile.binding import binding_patch
@@ -54,9 +60,16 @@ def model_pass(
     """Decide everything the reconciler writes for `model` at `now`."""
     resolution = resolve(model, placement)
     condition = (resolution.resolved, resolution.reason, resolution.message)
+    policy_ref = (
+        PlacementRef(policy=resolution.policy.metadata.name,
+                     generation=resolution.policy.metadata.generation)
+        if resolution.policy is not None
+        else None
+    )  # fmt: skip
     without_workloads = desired_status(
-        model, assessments, approvals, now, placement=condition, unreadable=unreadable
-    )
+        model, assessments, approvals, now, placement=condition, unreadable=unreadable,
+        policy=policy_ref,
+    )  # fmt: skip
     nodes = {n.name: n for n in placement.nodes}
     policy = resolution.policy
 
@@ -71,8 +84,9 @@ def model_pass(
     pools = {n.name: n.labels.get("pool", "") for n in placement.nodes}
     refs, flags = workload_refs(objects, pools, flag_reason(without_workloads), misplaced)
     desired = desired_status(
-        model, assessments, approvals, now, refs, placement=condition, unreadable=unreadable
-    )
+        model, assessments, approvals, now, refs, placement=condition, unreadable=unreadable,
+        policy=policy_ref,
+    )  # fmt: skip
     decided: list[RiskAssessment | ModelApproval] = [*assessments, *approvals]
     bindings = tuple(
         (type(obj).KIND, obj.metadata.name, patch)

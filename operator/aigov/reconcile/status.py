@@ -20,6 +20,7 @@ from aigov.api.models import (
     GovernedModel,
     GovernedModelStatus,
     ModelApproval,
+    PlacementRef,
     RiskAssessment,
     RiskAssessmentSummary,
     WorkloadRef,
@@ -66,6 +67,7 @@ def desired_status(
     placement: tuple[bool, str, str] | None = None,
     max_history: int = DEFAULT_MAX_HISTORY,
     unreadable: Sequence[str] = (),
+    policy: PlacementRef | None = None,
 ) -> GovernedModelStatus:
     """The status `model` should have at `now`, merged with the status it has.
 
@@ -78,6 +80,9 @@ def desired_status(
     not judged in this pass, and an existing PlacementResolved condition is kept as it is (so
     callers that do not judge placement do not flap it). Ready is True only when the model
     may run and PlacementResolved, if present, is True.
+
+    `policy` is the PlacementPolicy judged in this pass (with `placement`) and its generation;
+    a new generation of the same policy is recorded in the history.
 
     `unreadable` lists governance objects naming the model that could not be parsed: the
     model is then not approved, and the Approved condition says why.
@@ -112,6 +117,7 @@ def desired_status(
         approval=_approval_summary(st),
         risk_assessment=_assessment_summary(st),
         spec_editors=list(model.spec_editors or ()),
+        placement=policy if placement is not None else old.placement,
         workloads=list(workloads),
     )
     entries = new_entries(old, new, st, actor, stamp)
