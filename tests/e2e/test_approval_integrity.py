@@ -153,6 +153,22 @@ def test_a_revocation_the_operator_could_not_read_is_refused(kube: Kube, ns: str
     assert _status(kube, ns, "t")["phase"] == "Approved"
 
 
+def test_an_unsigned_decision_by_a_service_account_is_refused(kube: Kube, ns: str) -> None:
+    """Issue 11: the edit role may impersonate any ServiceAccount of its namespace, and an
+    AdmissionReview shows only the impersonated identity, so a ServiceAccount's unsigned
+    assessment names no person: refused; a signed one names its signer."""
+    spec = governed.govern(kube, ns, "sa", approve=False)
+    binding = governed.role_binding(ns, "pipeline", "aigov-risk-assessor")
+    binding["subjects"] = [{"kind": "ServiceAccount", "name": "pipeline", "namespace": ns}]
+    assert kube.apply(binding).ok
+    robot = User(f"system:serviceaccount:{ns}:pipeline", ("system:serviceaccounts",))
+    _refused(
+        kube.apply(governed.assessment("sa-ra2", ns, "sa", spec), user=robot),
+        "SeparationOfDuties",
+        "is a ServiceAccount: anyone who may impersonate it",
+    )
+
+
 class _RogueWebhook(BaseHTTPRequestHandler):
     """A later mutating webhook that writes aigov.io/approver=carol on every approval."""
 

@@ -571,3 +571,25 @@ def test_a_spec_hash_that_is_not_current_warns() -> None:
 
 def test_the_current_spec_hash_does_not_warn() -> None:
     assert admit("CREATE", assessment_body(), "bob", CTX).warnings == ()
+
+
+# ServiceAccounts (issue 11: impersonation leaves no trace) --------------------------------
+
+ROBOT = "system:serviceaccount:risk:pipeline"
+
+
+def test_an_unsigned_assessment_by_a_service_account_is_refused() -> None:
+    outcome = admit("CREATE", assessment_body(), ROBOT, CTX)
+    assert outcome.decision.codes == (Reason.SEPARATION_OF_DUTIES,)
+    assert "anyone who may impersonate it (the edit role may)" in outcome.message
+
+
+def test_an_unsigned_approval_by_a_service_account_is_refused() -> None:
+    outcome = admit("CREATE", approval_body(), ROBOT, WITH_ASSESSMENT)
+    assert outcome.decision.codes == (Reason.SEPARATION_OF_DUTIES,)
+
+
+@pytest.mark.parametrize("decision", ["reject", "revoke"])
+def test_a_service_account_may_still_stop_a_model(decision: str) -> None:
+    outcome = admit("CREATE", approval_body(decision=decision), ROBOT, CTX)
+    assert outcome.allowed, outcome.message

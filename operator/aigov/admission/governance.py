@@ -146,6 +146,22 @@ def _assessment_hash(obj: Resource, ctx: Context) -> str | None:
     return None
 
 
+SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+
+
+def _names_no_person(request: AdmissionRequest, obj: Resource) -> bool:
+    """An unsigned assessment or approval by a ServiceAccount.
+
+    Impersonation leaves no trace in an AdmissionReview (userInfo is the impersonated
+    identity, with no extra), and the edit role may impersonate every ServiceAccount of its
+    namespace: one person could author as themselves and assess or approve as a
+    ServiceAccount. A veto (reject, revoke) only stops a model, so it is never refused.
+    """
+    if not request.user.username.startswith(SERVICE_ACCOUNT_PREFIX):
+        return False
+    return not (isinstance(obj, ModelApproval) and obj.spec.decision is not Verdict.APPROVE)
+
+
 def _actor(request: AdmissionRequest, obj: Resource, ctx: Context) -> Actor | Violation:
     user = Actor(request.user.username)
     if not isinstance(obj, RiskAssessment | ModelApproval):
@@ -157,6 +173,15 @@ def _actor(request: AdmissionRequest, obj: Resource, ctx: Context) -> Actor | Vi
                 f"namespace {request.namespace!r} requires signed assessments and approvals "
                 f"(aigov.io/require-signed-approvals=true): sign this {request.kind} with "
                 "`aigov sign` and a TrustedSigner's key",
+                "spec.signature",
+            )
+        if _names_no_person(request, obj):
+            return Violation(
+                Reason.SEPARATION_OF_DUTIES,
+                f"{request.user.username!r} is a ServiceAccount: anyone who may impersonate it "
+                "(the edit role may) could act as it, so its unsigned "
+                f"{request.kind} names no person and separation of duties cannot hold; sign "
+                "it with `aigov sign` and a TrustedSigner's key",
                 "spec.signature",
             )
         return user
