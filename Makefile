@@ -41,8 +41,8 @@ lint: venv ## ruff, mypy (strict) and the import-layer contracts
 	$(VENV)/bin/lint-imports
 
 .PHONY: unit
-unit: venv ## Unit tests only (no cluster, seconds)
-	$(PY) -m pytest tests/unit -q
+unit: venv ## Unit tests only (no cluster, seconds; the slow fuzz runs in make test)
+	$(PY) -m pytest tests/unit -q -m "not slow"
 
 .PHONY: e2e
 e2e: venv binaries image-archive ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
+import random
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -304,3 +306,56 @@ async def test_a_client_trusting_another_ca_is_rejected(harness: Harness) -> Non
         with pytest.raises(aiohttp.ClientConnectorCertificateError):
             await session.post(f"{harness.url}/validate-workloads", json=review())
     assert harness.calls == []
+
+
+def _mutations(seed: int, count: int) -> list[bytes]:
+    """A seed corpus (a real review) mutated: keys dropped, values replaced by other JSON
+    types, deep nesting, truncated text. Deterministic for a seed."""
+    rng = random.Random(seed)
+    junk: list[Any] = [None, 0, -1, 1e308, "", "x" * 300, [], {}, [[[]]], True, {"a": [None]}]
+    found: list[bytes] = []
+    for _ in range(count):
+        body = review(f"uid-{rng.randrange(10**6)}")
+        for _ in range(rng.randrange(1, 4)):
+            node: Any = body
+            path = []
+            while isinstance(node, dict) and node and rng.random() < 0.7:
+                key = rng.choice(list(node))
+                path.append(key)
+                if not isinstance(node[key], dict):
+                    break
+                node = node[key]
+            if not path:
+                continue
+            parent: Any = body
+            for key in path[:-1]:
+                parent = parent[key]
+            choice = rng.random()
+            if choice < 0.3:
+                parent.pop(path[-1], None)
+            elif choice < 0.9:
+                parent[path[-1]] = rng.choice(junk)
+            else:
+                nested: Any = "deep"
+                for _ in range(200):
+                    nested = {"n": nested}
+                parent[path[-1]] = nested
+        text = json.dumps(body).encode()
+        found.append(text[: rng.randrange(len(text))] if rng.random() < 0.15 else text)
+    return found
+
+
+async def test_a_thousand_mutated_reviews_get_well_formed_answers(harness: Harness) -> None:
+    """Every answer is an AdmissionReview response (or a 400 for a body that is not JSON),
+    with allowed a boolean; a review that does not parse is never allowed; the server keeps
+    serving."""
+    for data in _mutations(seed=42, count=1_000):
+        status, body = await harness.post(data=data)
+        assert status in {200, 400}, data[:200]
+        response = body["response"]
+        assert isinstance(response["allowed"], bool)
+        assert isinstance(response["uid"], str)
+        if not response["allowed"]:
+            assert response["status"]["message"].startswith("aigov")
+    status, body = await harness.post(review("uid-after"))
+    assert (status, body["response"]["allowed"]) == (200, True)
