@@ -80,3 +80,37 @@ def test_refusal_names_every_problem_with_its_path(
     result = kube.apply(manifest)
     assert not result.ok
     assert "UngovernedWorkload at spec.template.metadata.labels" in result.stderr
+
+
+def _metric(operator: Operator, name: str, **labels: str) -> float:
+    """The value of one series on the operator's /metrics (0 when absent)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    url = f"http://127.0.0.1:{operator.health_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return float(sample.value)
+    return 0.0
+
+
+def test_metrics_count_decisions_by_reason(kube: Kube, operator: Operator, unique: str) -> None:
+    """Issue 12, metrics: a refusal counts under its reason code and mode."""
+    labels = {"webhook": "validate-workloads", "decision": "refused", "mode": "enforce"}
+    before = _metric(
+        operator, "aigov_admission_decisions_total", **labels, reason="UngovernedWorkload"
+    )
+    ns = kube.namespace(f"metrics-{unique}", mode="enforce")
+    assert not kube.apply(manifests.deployment("llm", ns, gpus=1)).ok
+    after = _metric(
+        operator, "aigov_admission_decisions_total", **labels, reason="UngovernedWorkload"
+    )
+    assert after == before + 1
+    assert (
+        _metric(operator, "aigov_admission_latency_seconds_count", webhook="validate-workloads")
+        >= 1
+    )

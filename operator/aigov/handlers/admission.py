@@ -14,9 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import kopf
-import prometheus_client
 
-from aigov import kube, logs, webhooks
+from aigov import kube, logs, metrics, webhooks
 from aigov.admission import access, binding, governance, namespaces, placement, workloads
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
@@ -32,12 +31,6 @@ from aigov.policy.workload import Workload, parse_workload
 
 log = logs.get("aigov.decision")
 
-REVIEWS = prometheus_client.Counter(
-    "aigov_admission_reviews",
-    "Admission reviews aigov answered, by webhook (handler id) and decision: what the "
-    "webhook configurations' rules and matchConditions let through to aigov.",
-    ["webhook", "decision"],
-)
 
 # How long a request waits for the watch to deliver an object the index has not seen yet:
 # the namespace of a request (the webhook is only called for labelled namespaces, so the
@@ -66,7 +59,10 @@ async def _mode(namespace: str, index: Any) -> Mode | None:
 
 
 def _record(outcome: Outcome, request: AdmissionRequest, started: float, webhook: str) -> None:
-    REVIEWS.labels(webhook=webhook, decision=outcome.verdict).inc()
+    seconds = time.perf_counter() - started
+    mode = outcome.mode.value if outcome.mode else None
+    reasons = [c.value for c in outcome.decision.codes]
+    metrics.decided(webhook, outcome.verdict, mode, reasons, seconds)
     extra = {"break_glass": outcome.break_glass} if outcome.break_glass else {}
     log.info(
         "admission decision",
@@ -79,11 +75,11 @@ def _record(outcome: Outcome, request: AdmissionRequest, started: float, webhook
         name=request.name,
         subresource=request.subresource or None,
         model=outcome.model,
-        mode=outcome.mode.value if outcome.mode else None,
+        mode=mode,
         decision=outcome.verdict,
-        reasons=[c.value for c in outcome.decision.codes],
+        reasons=reasons,
         dry_run=request.dry_run,
-        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        latency_ms=round(seconds * 1000, 3),
         **extra,
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import kopf
 
-from aigov import kube, logs
+from aigov import kube, logs, metrics
 from aigov.api.base import InvalidResource
 from aigov.api.constants import FLAGGED_ANNOTATION, GROUP, MODEL_LABEL, VERSION, Reason
 from aigov.api.kinds import workload_kinds
@@ -59,6 +59,7 @@ async def _flag(flag: Flag) -> None:
         flag.name,
         {"metadata": {"annotations": {FLAGGED_ANNOTATION: flag.reason}}},
     )
+    metrics.FLAGS.labels(reason=flag.reason or "cleared").inc()
     if flag.reason is not None:
         kube.post_event(
             flag.involved,
@@ -82,6 +83,7 @@ async def _stop_one(flag: Flag) -> None:
     if patch is None:
         return
     await kube.merge_patch(flag.kind, flag.namespace, flag.name, patch)
+    metrics.STOPS.labels(reason=flag.reason or "").inc()
     kube.post_event(
         flag.involved,
         "Warning",
@@ -120,7 +122,11 @@ async def _orphaned(
 
 
 async def _reconcile(
-    namespace: str, name: str, indices: Mapping[str, Any], settings: Settings
+    namespace: str,
+    name: str,
+    indices: Mapping[str, Any],
+    settings: Settings,
+    phases: dict[tuple[str, str], str] | None = None,
 ) -> float | None:
     """One level-based pass over model `name`; returns seconds until the next is due, or
     None when the model is gone (its workloads flagged: nothing more to do)."""
@@ -148,6 +154,9 @@ async def _reconcile(
         stop_workloads=settings.stop_workloads
         or any(indices["namespace_stops"].get(namespace, [])),
     )
+    if phases is not None and done.desired.phase is not None:
+        phases[(namespace, name)] = done.desired.phase.value
+        metrics.phases(phases.values())
     if done.status_patch is not None:
         await kube.merge_patch("GovernedModel", namespace, name, done.status_patch, "status")
         log.info("status written", namespace=namespace, name=name, phase=done.desired.phase)
@@ -167,7 +176,7 @@ async def _reconcile_forever(
     while True:
         wake.clear()
         try:
-            delay = await _reconcile(key[0], key[1], indices, runtime.settings)
+            delay = await _reconcile(key[0], key[1], indices, runtime.settings, runtime.phases)
         except asyncio.CancelledError:
             raise
         except Exception:  # one failed pass must not end the model's reconciler

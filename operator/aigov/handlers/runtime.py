@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aigov import metrics
 from aigov.api.engines import EngineTable, builtin_engines
 from aigov.config import ConfigError, Settings
 from aigov.policy.gpu import DEFAULT_ACCELERATOR_RESOURCES, AcceleratorRules
@@ -50,6 +51,8 @@ class Runtime:
 
     wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
     reconcilers: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
+    phases: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Each reconciled model's phase, for the aigov_models gauge."""
     """(namespace, model) -> that model's reconciler task."""
     """(namespace, model) -> the event that wakes that model's reconciler."""
 
@@ -70,12 +73,14 @@ class Runtime:
             self.reconcilers[key] = asyncio.get_running_loop().create_task(run())
 
     def forget(self, key: tuple[str, str]) -> None:
-        """Drop a model's reconciler and wake-up event: it ended because the model is gone.
+        """Drop a model's reconciler, wake-up event and phase: the model is gone.
 
         Keeps the wake-up table bounded by the models that exist.
         """
         self.reconcilers.pop(key, None)
         self.wakers.pop(key, None)
+        if self.phases.pop(key, None) is not None:
+            metrics.phases(self.phases.values())
 
     def stop_reconciler(self, key: tuple[str, str]) -> None:
         """Cancel the model's reconciler (the model is gone)."""
