@@ -23,7 +23,8 @@ from aigov.api.base import InvalidResource
 from aigov.api.constants import API_VERSION
 from aigov.api.models import ModelApproval, RiskAssessment
 from aigov.api.signer import Duty
-from aigov.policy.signing import PrivateKey, sign, statement
+from aigov.cli.manifests import ManifestError, read
+from aigov.policy.signing import BadKeyError, PrivateKey, load_private_key, sign, statement
 
 PASSWORD_ENV = "AIGOV_KEY_PASSWORD"  # noqa: S105 - the variable's name, not a password
 """Environment variable holding the private key's password, if it has one."""
@@ -62,32 +63,22 @@ def register(commands: Any) -> None:
 
 def _load_yaml(path: str) -> dict[str, Any]:
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
-        doc = yaml.safe_load(text)
-    except OSError as exc:
-        raise SignInputError(f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise SignInputError(f"{path} is not YAML: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise SignInputError(f"{path} does not hold one Kubernetes object")
-    return doc
+        documents = read([path])
+    except ManifestError as exc:
+        raise SignInputError(str(exc)) from exc
+    if len(documents) != 1:
+        raise SignInputError(f"{path} must hold exactly one object, it holds {len(documents)}")
+    return dict(documents[0].body)
 
 
 def _load_key(path: str) -> PrivateKey:
     password = os.environ.get(PASSWORD_ENV)
     try:
-        key = serialization.load_pem_private_key(
-            Path(path).read_bytes(), password.encode() if password else None
-        )
+        return load_private_key(Path(path).read_bytes(), password.encode() if password else None)
     except OSError as exc:
         raise SignInputError(f"cannot read key {path}: {exc.strerror}") from exc
-    except (ValueError, TypeError) as exc:
-        raise SignInputError(f"{path} is not a usable PEM private key: {exc}") from exc
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return key
-    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
-        return key
-    raise SignInputError(f"{path}: only Ed25519 and ECDSA P-256 keys can sign")
+    except BadKeyError as exc:
+        raise SignInputError(f"{path}: {exc}") from exc
 
 
 def _parse(doc: dict[str, Any], path: str) -> RiskAssessment | ModelApproval:

@@ -25,7 +25,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -81,17 +81,35 @@ class Verified:
     issued_at: dt.datetime
 
 
+def _ed25519_or_p256(key: object) -> bool:
+    """The two key types aigov accepts, public or private."""
+    if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+        return True
+    curve = getattr(key, "curve", None)
+    is_ec = isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey)
+    return is_ec and isinstance(curve, ec.SECP256R1)
+
+
 def load_public_key(pem: str) -> PublicKey:
     """Parse a PEM public key; only Ed25519 and ECDSA P-256 are accepted."""
     try:
         key = serialization.load_pem_public_key(pem.encode())
     except (ValueError, TypeError) as exc:
         raise BadKeyError(f"not a PEM public key: {exc}") from exc
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return key
-    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        return key
-    raise BadKeyError(f"{type(key).__name__} is not an Ed25519 or ECDSA P-256 key")
+    if not _ed25519_or_p256(key):
+        raise BadKeyError(f"{type(key).__name__} is not an Ed25519 or ECDSA P-256 key")
+    return cast(PublicKey, key)
+
+
+def load_private_key(pem: bytes, password: bytes | None = None) -> PrivateKey:
+    """Parse a PEM (PKCS#8) private key; only Ed25519 and ECDSA P-256 can sign."""
+    try:
+        key = serialization.load_pem_private_key(pem, password)
+    except (ValueError, TypeError) as exc:
+        raise BadKeyError(f"not a usable PEM private key: {exc}") from exc
+    if not _ed25519_or_p256(key):
+        raise BadKeyError("only Ed25519 and ECDSA P-256 keys can sign")
+    return cast(PrivateKey, key)
 
 
 def signer_of(obj: TrustedSigner) -> Signer:
