@@ -10,7 +10,8 @@ import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
 from aigov import logs, replicas
 from aigov.config import ConfigError, Settings
 from aigov.handlers.lifecycle import configure, prepare_certificates
-from aigov.handlers.runtime import Runtime, load_recognition
+from aigov.handlers.runtime import Runtime
+from aigov.recognition import load_recognition
 
 
 def main(argv: list[str] | None = None) -> int:

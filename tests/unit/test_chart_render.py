@@ -683,7 +683,7 @@ def test_a_stopping_replica_keeps_answering_while_it_leaves_the_service(render: 
 
 def test_engine_table_extension_reaches_the_operator(render: Render, tmp_path: Path) -> None:
     """values recognition.* -> ConfigMap, mount and env that load_recognition reads."""
-    from aigov.handlers.runtime import load_recognition
+    from aigov.recognition import load_recognition
 
     assert by_kind(render({}), "ConfigMap") == []
     default = Settings.from_env(_env(render({})))

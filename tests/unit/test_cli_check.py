@@ -204,3 +204,67 @@ def test_the_cli_never_starts_the_operator_by_accident(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit) as exited:
         cli(["--help"])
     assert exited.value.code == 0
+
+
+def _approved_story(image: str) -> list[dict[str, Any]]:
+    """A namespace, a model whose only artifact is `image`, its assessment and approval."""
+    from builders import (
+        governed_model_body,
+        model_approval_body,
+        model_spec,
+        risk_assessment_body,
+    )
+
+    from aigov.api.models import spec_hash
+
+    spec = model_spec(
+        artifacts=[{"name": "server", "image": image}],
+        dataset_digest=True,
+        placement_policy=None,
+        riskClass="limited",
+    )
+    docs = [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": "risk", "labels": {"aigov.io/mode": "enforce"}}},
+        governed_model_body(spec, name="m", annotations={}),
+        risk_assessment_body(spec_hash(spec), model_name="m", annotations={}),
+        model_approval_body(spec_hash(spec), model_name="m", annotations={}),
+    ]  # fmt: skip
+    for doc in docs[1:]:
+        for key in ("uid", "creationTimestamp", "generation"):
+            doc["metadata"].pop(key, None)
+    return docs
+
+
+def test_the_operators_engine_table_extension_is_honoured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An engine the platform team added (--engines, the operator's AIGOV_ENGINES_FILE)
+    loads a default model that is not approved: refused only when the table is given."""
+    image = "registry.example.com/acme-serve@sha256:" + "c" * 64
+    body = yaml.safe_load(
+        GPU_DEPLOYMENT.replace("registry.example.com/llm@sha256:" + "a" * 64, image)
+    )
+    body["metadata"]["namespace"] = "risk"
+    for labels in (
+        body["metadata"].setdefault("labels", {}),
+        body["spec"]["template"]["metadata"]["labels"],
+    ):
+        labels["aigov.io/model"] = "m"
+    manifests = tmp_path / "all.yaml"
+    manifests.write_text(yaml.safe_dump_all([*_approved_story(image), body]))
+    engines = tmp_path / "engines.yaml"
+    engines.write_text(
+        "engines: [{name: acme, title: ACME Serve, images: [acme-serve],"
+        " model: {flags: [--weights]}, default: acme/base}]\n"
+    )
+    without, out, _ = run(capsys, "-f", str(manifests), "-o", "json")
+    assert without == 0, out
+    code, out, _ = run(capsys, "-f", str(manifests), "--engines", str(engines), "-o", "json")
+    assert code == 1
+    (last,) = [f for f in json.loads(out) if f["kind"] == "Deployment"]
+    assert {v["code"] for v in last["violations"]} == {"ArtifactNotApproved"}
+    engines.write_text("engines: [{title: no name}]\n")
+    code, _, err = run(capsys, "-f", str(manifests), "--engines", str(engines))
+    assert code == 2
+    assert "AIGOV_ENGINES_FILE=" in err

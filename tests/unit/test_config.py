@@ -200,7 +200,7 @@ def test_recognition_settings() -> None:
 
 
 def test_load_recognition_reads_the_engines_file(tmp_path: Path) -> None:
-    from aigov.handlers.runtime import load_recognition
+    from aigov.recognition import load_recognition
 
     file = tmp_path / "engines.yaml"
     file.write_text("engines: [{name: acme, title: ACME, images: [acme]}]\n")

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from aigov.api.constants import Mode
 from aigov.cli import output
 from aigov.cli.manifests import ManifestError, read
 from aigov.cli.simulate import Cluster, Finding
+from aigov.config import ConfigError, Settings
+from aigov.recognition import load_recognition
 
 
 def register(commands: Any) -> None:
@@ -41,6 +44,10 @@ def register(commands: Any) -> None:
     cmd.add_argument(
         "-n", "--namespace", default="default", help="namespace of objects that name none"
     )
+    cmd.add_argument(
+        "--engines", metavar="FILE",
+        help="the engine table extension the cluster's operator uses (its AIGOV_ENGINES_FILE)",
+    )  # fmt: skip
     cmd.add_argument("-o", "--output", choices=["text", "json", "yaml", "sarif"], default="text")
     cmd.set_defaults(handler=run)
 
@@ -70,8 +77,17 @@ def run(args: argparse.Namespace) -> int:
     except ManifestError as exc:
         print(f"aigov check: {exc}", file=sys.stderr)
         return 2
+    settings = Settings(engines_file=Path(args.engines)) if args.engines else Settings()
+    try:
+        recognition = load_recognition(settings)
+    except ConfigError as exc:
+        print(f"aigov check: {exc}", file=sys.stderr)
+        return 2
     cluster = Cluster(
-        default_mode=Mode(args.mode), user=args.user, default_namespace=args.namespace
+        default_mode=Mode(args.mode),
+        user=args.user,
+        default_namespace=args.namespace,
+        recognition=recognition,
     )
     if args.cluster:
         from aigov.cli import live  # noqa: PLC0415 - the Kubernetes client only when asked

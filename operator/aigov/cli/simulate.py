@@ -30,6 +30,7 @@ from aigov.api.signer import TrustedSigner
 from aigov.cli.manifests import Document
 from aigov.policy.decision import Decision
 from aigov.policy.placement import PlacementContext
+from aigov.policy.recognition import Recognition
 from aigov.policy.scheduling import NodeInfo, node_info
 from aigov.policy.signing import BadKeyError, Signer, signer_of
 from aigov.policy.standing import Evidence
@@ -74,6 +75,8 @@ class Cluster:
     offline the appliers are unknown (signed objects name their signer anyway)."""
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     required_for: tuple[str, ...] = ("high",)
+    recognition: Recognition = field(default_factory=Recognition)
+    """Engine table and accelerator rules, as the cluster's operator has them."""
     models: dict[tuple[str, str], GovernedModel] = field(default_factory=dict)
     assessments: dict[tuple[str, str], list[RiskAssessment]] = field(default_factory=dict)
     """(namespace, model name) -> the assessments naming it, as the operator's index."""
@@ -222,7 +225,9 @@ class Cluster:
             if found:
                 applied = placement.applied(request.object, found)
                 request = self._request(document, namespace, user, applied)
-        outcome = workloads.judge(request, mode, self.evidence, self.now, placement=ctx)
+        outcome = workloads.judge(
+            request, mode, self.evidence, self.now, placement=ctx, recognition=self.recognition
+        )
         if outcome.mode is None:
             return Finding(document, namespace, "admitted", outcome, note="not governed")
         return Finding(document, namespace, outcome.verdict.replace("allowed", "admitted"), outcome)
