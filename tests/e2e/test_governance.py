@@ -459,6 +459,8 @@ def test_stop_on_loss_brings_running_workloads_to_a_safe_state(
     spec = governed.govern(kube, ns, "halted")
     assert _deploy(kube, ns, "halted", "halted", replicas=2).ok
     _running(kube, ns, "halted", 2)
+    bare = manifests.pod("halted-bare", ns, gpus=1, model="halted", image=IMAGE)
+    assert kube.apply(bare, user=ALICE).ok
     revoke = governed.approval("halted-revoke", ns, "halted", spec, decision="revoke")
     assert kube.apply(revoke, user=CAROL).ok
 
@@ -476,6 +478,15 @@ def test_stop_on_loss_brings_running_workloads_to_a_safe_state(
     kube.wait_for(
         lambda: any(e["reason"] == "AigovStopped" for e in kube.list("events", ns)),
         "an AigovStopped Event",
+        30,
+    )
+    # A bare Pod has neither replicas nor suspend: flagged, and an Event names a person's job.
+    kube.wait_for(
+        lambda: any(
+            e["reason"] == "AigovActionNeeded" and e["involvedObject"]["name"] == "halted-bare"
+            for e in kube.list("events", ns)
+        ),
+        "an AigovActionNeeded Event for the bare Pod",
         30,
     )
 

@@ -470,3 +470,19 @@ def test_an_approved_model_stops_nothing_and_a_stopped_workload_is_not_stopped_a
     world.objects[-1]["spec"]["suspend"] = True
     world.approvals.append(approval_body(world.hash, "fraud-revoke", T1, "revoke"))
     assert world.compute(T1 + timedelta(seconds=1), stop_workloads=True).stops == ()
+
+
+def test_a_kind_stop_on_loss_cannot_stop_asks_for_a_person() -> None:
+    """A DaemonSet has no replicas and no suspend: flagged, and named for a person to act."""
+    world = _stopping_world()
+    daemons = owned("DaemonSet", "fraud-agent", None)
+    daemons["spec"] = {}
+    world.objects.append(daemons)
+    t2 = T1 + timedelta(days=1)
+    world.approvals.append(approval_body(world.hash, "fraud-revoke", t2, "revoke"))
+    assert world.compute(t2).attention == ()  # only where stop-on-loss applies
+    done = world.compute(t2, stop_workloads=True)
+    assert [(f.kind, f.name, f.reason) for f in done.attention] == [
+        ("DaemonSet", "fraud-agent", "Revoked")
+    ]
+    assert all(f.kind != "DaemonSet" for f in done.stops)

@@ -99,10 +99,31 @@ async def _stop_one(flag: Flag) -> None:
     )
 
 
-async def write_workloads(flags: tuple[Flag, ...], stops: tuple[Flag, ...]) -> None:
+async def _needs_a_person(flag: Flag) -> None:
+    """Stop-on-loss applies but nothing aigov may set stops this kind: say who must act."""
+    kube.post_event(
+        flag.involved,
+        "Warning",
+        "AigovActionNeeded",
+        f"aigov cannot stop a {flag.kind} ({flag.reason}): a person must delete it or move it "
+        "to an approved model",
+    )
+    log.info(
+        "workload needs a person",
+        kind=flag.kind,
+        namespace=flag.namespace,
+        name=flag.name,
+        reason=flag.reason,
+    )
+
+
+async def write_workloads(
+    flags: tuple[Flag, ...], stops: tuple[Flag, ...], attention: tuple[Flag, ...] = ()
+) -> None:
     """Write every flag, then every stop, whatever fails on the way; raise at the end if
     anything failed, so the reconciler retries the pass soon."""
     failed = await _each(flags, _flag) + await _each(stops, _stop_one)
+    failed += await _each(attention, _needs_a_person)
     if failed:
         raise WorkloadWriteError(f"{failed} workload writes failed; the pass is retried")
 
@@ -118,7 +139,9 @@ async def _orphaned(
     log.info("governed model deleted", namespace=namespace, name=name, workloads=len(flags))
     stopping = settings.stop_workloads or any(indices["namespace_stops"].get(namespace, []))
     stops = tuple(f for f in flags if f.stop_patch() is not None) if stopping else ()
-    await write_workloads(tuple(flag_changes(flags)), stops)
+    changed = tuple(flag_changes(flags))
+    attention = tuple(f for f in changed if not f.stoppable) if stopping else ()
+    await write_workloads(changed, stops, attention)
 
 
 async def _reconcile(
@@ -162,7 +185,7 @@ async def _reconcile(
         log.info("status written", namespace=namespace, name=name, phase=done.desired.phase)
     for kind, obj_name, patch in done.binding_patches:
         await kube.merge_patch(kind, namespace, obj_name, patch, "status")
-    await write_workloads(done.flags, done.stops)
+    await write_workloads(done.flags, done.stops, done.attention)
     # A little past the expiry, so the pass that wakes up sees it expired.
     due = done.due_in + 0.05 if done.due_in is not None else RESYNC_SECONDS
     return min(RESYNC_SECONDS, due)

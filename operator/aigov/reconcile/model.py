@@ -35,6 +35,9 @@ class Pass:
     due_in: float | None
     """Seconds until the model's standing changes by the clock alone, if ever."""
     stops: tuple[Flag, ...] = ()
+    attention: tuple[Flag, ...] = ()
+    """Newly flagged workloads stop-on-loss cannot stop (no replicas, no suspend): a person
+    must act, and an Event says so."""
     """Flagged workloads still running, to bring to a safe state (when configured)."""
 
 
@@ -100,5 +103,10 @@ def model_pass(
         binding_patches=bindings,
         flags=tuple(flag_changes(flags)),
         stops=tuple(f for f in flags if f.stop_patch() is not None) if stop_workloads else (),
+        attention=(
+            tuple(f for f in flag_changes(flags) if f.reason and not f.stoppable)
+            if stop_workloads
+            else ()
+        ),
         due_in=None if moment is None else max(0.0, (moment - now).total_seconds()),
     )

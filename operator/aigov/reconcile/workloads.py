@@ -21,6 +21,7 @@ TOP_LEVEL_KINDS = frozenset(k.kind for k in workload_kinds().kinds if k.top_leve
 them."""
 _SCALED = frozenset(k.kind for k in workload_kinds().kinds if k.stop is Stop.SCALE)
 _SUSPENDED = frozenset(k.kind for k in workload_kinds().kinds if k.stop is Stop.SUSPEND)
+_UNSTOPPABLE = frozenset(k.kind for k in workload_kinds().kinds if k.stop is Stop.NONE)
 
 
 REPLICAS_BEFORE_STOP = f"{GROUP}/replicas-before-stop"
@@ -49,6 +50,12 @@ class Flag:
     @property
     def changed(self) -> bool:
         return self.current != self.reason
+
+    @property
+    def stoppable(self) -> bool:
+        """Whether stop-on-loss can bring it to a safe state (replicas or suspend); a
+        DaemonSet, a bare Pod or an InferenceService needs a person."""
+        return self.kind not in _UNSTOPPABLE
 
     @property
     def involved(self) -> dict[str, str]:
