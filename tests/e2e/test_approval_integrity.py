@@ -136,6 +136,7 @@ def test_a_revocation_is_final_for_every_spec_hash(kube: Kube, ns: str) -> None:
     ).ok
     _phase_is(kube, ns, "r", "Approved")
     assert kube.apply(deployment, user=ALICE).ok
+    kube.run("delete", "deployment", "r", "-n", ns, "--wait=false")  # give the GPU back
 
 
 def test_a_revocation_the_operator_could_not_read_is_refused(kube: Kube, ns: str) -> None:
@@ -372,6 +373,7 @@ def test_gitops_decisions_count_as_their_signers(
     assert ("Approved", "carol") in [(h["event"], h.get("actor")) for h in status["history"]]
     deployment = manifests.deployment("g", ns, gpus=1, model="g", image=IMAGE)
     assert kube.apply(deployment, user=GITOPS).ok
+    kube.run("delete", "deployment", "g", "-n", ns, "--wait=false")  # give the GPU back
 
     governed.allow_namespace_labelling(kube)
     removed = kube.run("label", "namespace", ns, "aigov.io/require-signed-approvals-", user=MALLORY)

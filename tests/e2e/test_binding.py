@@ -78,3 +78,4 @@ def test_a_pod_bound_by_hand_stays_in_its_models_pools(
     allowed = _bind(kube, ns, "q", "h100-eu-0")
     assert allowed.ok, allowed.stderr
     assert kube.get("pod", "q", ns)["spec"]["nodeName"] == "h100-eu-0"
+    kube.run("delete", "pod", "p", "q", "-n", ns, "--wait=false")  # give the GPU back

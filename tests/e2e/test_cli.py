@@ -77,6 +77,7 @@ def test_why_a_workload_and_get_models(kube: Kube, ns: str) -> None:
     assert (row["model"], row["assessor"], row["approver"]) == ("served", "bob", "carol")
     text = _run(kube, "get", "models", "-n", ns).stdout
     assert text.splitlines()[0].split()[:4] == ["NAMESPACE", "MODEL", "VERSION", "PHASE"]
+    kube.run("delete", "deployment", "served", "-n", ns, "--wait=false")  # give the GPU back
 
 
 def test_check_against_the_cluster_uses_its_models(kube: Kube, ns: str, tmp_path: Path) -> None:

@@ -489,6 +489,8 @@ def test_stop_on_loss_brings_running_workloads_to_a_safe_state(
         "an AigovActionNeeded Event for the bare Pod",
         30,
     )
+    # What a person would do; it also gives its GPU back to the tests that follow.
+    kube.run("delete", "pod", "halted-bare", "-n", ns, "--wait=false")
 
 
 def test_deleting_a_model_flags_its_running_workloads(kube: Kube, ns: str) -> None:

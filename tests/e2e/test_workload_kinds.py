@@ -155,6 +155,7 @@ def test_a_replication_controllers_pods_run(kube: Kube, ns: str, approved: str) 
     kube.wait_for(running, "the ReplicationController's pod Running", 90)
     scaled = kube.run("scale", "rc", "rc", "-n", ns, "--replicas=2", user=ALICE)
     assert scaled.ok, scaled.stderr  # judged against the ReplicationController index
+    kube.run("delete", "rc", "rc", "-n", ns, "--wait=false")  # give the GPUs back
 
 
 def test_a_ray_service_loads_only_approved_weights(kube: Kube, ns: str, approved: str) -> None:
