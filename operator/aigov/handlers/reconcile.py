@@ -52,6 +52,12 @@ async def _each(flags: tuple[Flag, ...], write: Callable[[Flag], Awaitable[None]
     return failed
 
 
+def _tell(flag: Flag, event: str, message: str, record: str, **fields: Any) -> None:
+    """One Warning Event on the workload and one log record: the evidence of each write."""
+    kube.post_event(flag.involved, "Warning", event, message)
+    log.info(record, kind=flag.kind, namespace=flag.namespace, name=flag.name, **fields)
+
+
 async def _flag(flag: Flag) -> None:
     await kube.merge_patch(
         flag.kind,
@@ -60,21 +66,15 @@ async def _flag(flag: Flag) -> None:
         {"metadata": {"annotations": {FLAGGED_ANNOTATION: flag.reason}}},
     )
     metrics.FLAGS.labels(reason=flag.reason or "cleared").inc()
-    if flag.reason is not None:
-        kube.post_event(
-            flag.involved,
-            "Warning",
-            "AigovFlagged",
-            f"aigov: this workload's model may no longer run ({flag.reason}); "
-            "new pods and scale-ups are refused",
-        )
-    log.info(
-        "workload flag",
-        kind=flag.kind,
-        namespace=flag.namespace,
-        name=flag.name,
-        flagged=flag.reason,
+    if flag.reason is None:
+        log.info("workload flag", kind=flag.kind, namespace=flag.namespace, name=flag.name,
+                 flagged=None)  # fmt: skip
+        return
+    message = (
+        f"aigov: this workload's model may no longer run ({flag.reason}); new pods and "
+        "scale-ups are refused"
     )
+    _tell(flag, "AigovFlagged", message, "workload flag", flagged=flag.reason)
 
 
 async def _stop_one(flag: Flag) -> None:
@@ -84,37 +84,17 @@ async def _stop_one(flag: Flag) -> None:
         return
     await kube.merge_patch(flag.kind, flag.namespace, flag.name, patch)
     metrics.STOPS.labels(reason=flag.reason or "").inc()
-    kube.post_event(
-        flag.involved,
-        "Warning",
-        "AigovStopped",
-        f"aigov stopped this workload: its model may no longer run ({flag.reason})",
-    )
-    log.info(
-        "workload stopped",
-        kind=flag.kind,
-        namespace=flag.namespace,
-        name=flag.name,
-        reason=flag.reason,
-    )
+    message = f"aigov stopped this workload: its model may no longer run ({flag.reason})"
+    _tell(flag, "AigovStopped", message, "workload stopped", reason=flag.reason)
 
 
 async def _needs_a_person(flag: Flag) -> None:
     """Stop-on-loss applies but nothing aigov may set stops this kind: say who must act."""
-    kube.post_event(
-        flag.involved,
-        "Warning",
-        "AigovActionNeeded",
+    message = (
         f"aigov cannot stop a {flag.kind} ({flag.reason}): a person must delete it or move it "
-        "to an approved model",
+        "to an approved model"
     )
-    log.info(
-        "workload needs a person",
-        kind=flag.kind,
-        namespace=flag.namespace,
-        name=flag.name,
-        reason=flag.reason,
-    )
+    _tell(flag, "AigovActionNeeded", message, "workload needs a person", reason=flag.reason)
 
 
 async def write_workloads(
