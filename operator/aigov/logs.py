@@ -6,9 +6,12 @@ parsing prose. Secrets never reach a log: certificates and tokens are not logged
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
+from typing import Any
 
+import orjson
 import structlog
 
 _SHARED: list[structlog.types.Processor] = [
@@ -71,3 +74,22 @@ def get(name: str) -> structlog.stdlib.BoundLogger:
     """A structlog logger for `name`."""
     logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
     return logger
+
+
+def line(logger: str, event: str, **fields: Any) -> None:
+    """Write one INFO record straight to stdout as a JSON line, in the same shape as the
+    structlog records above, without structlog's processor chain.
+
+    For the one record per admission decision: it is written on the request's hot path, and
+    the full chain (context merge, formatter, stdlib handler) costs several times the
+    decision itself. Fields must be JSON values (strings, numbers, lists, dicts, None).
+    """
+    record = {
+        "event": event,
+        "level": "info",
+        "logger": logger,
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        **fields,
+    }
+    sys.stdout.buffer.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    sys.stdout.flush()

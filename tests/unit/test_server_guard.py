@@ -1,10 +1,8 @@
-"""GuardedWebhookServer over real HTTPS: malformed reviews are refused, the server survives."""
+"""AdmissionServer over real HTTPS: malformed reviews are refused, the server survives."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import json
 import random
 import socket
@@ -16,15 +14,17 @@ from typing import Any
 
 import aiohttp
 import pytest
+from cryptography import x509
 
+from aigov.admission import response
 from aigov.admission.request import AdmissionRequest
 from aigov.certs import KeyPair, issue, make_ca
-from aigov.handlers.server import CURRENT, GuardedWebhookServer, current
+from aigov.handlers.server import AdmissionServer, TlsFiles
 
-pytestmark = pytest.mark.timeout(10)
+pytestmark = pytest.mark.timeout(60)
 
-Handler = Callable[[dict[str, Any], dict[str, Any]], Awaitable[None]]
-"""What a test's fake handler does besides answering: gets the review and the call record."""
+Handler = Callable[[AdmissionRequest], Awaitable[None]]
+"""What a test's fake route does besides answering."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,14 @@ def _free_port() -> int:
 
 @dataclass
 class Harness:
-    """A running GuardedWebhookServer, a client trusting its CA, and what the handler saw."""
+    """A running AdmissionServer, a client trusting its CA, and what the route saw."""
 
     url: str
     session: aiohttp.ClientSession
-    client_config: dict[str, Any]
-    calls: list[dict[str, Any]] = field(default_factory=list)
+    server: AdmissionServer
+    calls: list[AdmissionRequest] = field(default_factory=list)
     extra: list[Handler] = field(default_factory=list)
-    """Set by a test to add behaviour to the handler (annotate, crash)."""
+    """Set by a test to add behaviour to the route (crash)."""
 
     async def post(
         self, body: Any = None, *, data: bytes | None = None, path: str = "validate-workloads"
@@ -101,68 +101,37 @@ def review(uid: str = "uid-1") -> dict[str, Any]:
 @pytest.fixture
 async def harness(pki: Pki) -> AsyncIterator[Harness]:
     port = _free_port()
-    server = GuardedWebhookServer(
-        addr="127.0.0.1",
-        port=port,
-        certfile=pki.certfile,
-        pkeyfile=pki.pkeyfile,
-        cafile=pki.cafile,
-    )
-    calls: list[dict[str, Any]] = []
+    calls: list[AdmissionRequest] = []
     extra: list[Handler] = []
 
-    async def fn(
-        request: Any,
-        *,
-        webhook: str | None = None,
-        headers: dict[str, str] | None = None,
-        sslpeer: dict[str, Any] | None = None,
-    ) -> Any:
-        del headers, sslpeer
-        call = {"webhook": webhook, "request": request, "current": current()}
-        calls.append(call)
+    async def route(request: AdmissionRequest) -> dict[str, Any]:
+        calls.append(request)
         for step in extra:
-            await step(request, call)
-        return {
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "response": {"uid": request["request"]["uid"], "allowed": True},
-        }
+            await step(request)
+        return response.review(request.uid, allowed=True)
 
-    first: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-
-    async def run() -> None:
-        # As kopf runs it: in the server's context manager, cancelled at shutdown.
-        async with server:
-            async for client_config in server(fn):
-                if not first.done():
-                    first.set_result(dict(client_config))
-
-    task = asyncio.create_task(run())
+    server = AdmissionServer(
+        {"validate-workloads": route},
+        host="127.0.0.1",
+        port=port,
+        tls=TlsFiles(cert=pki.certfile, key=pki.pkeyfile),
+    )
+    await server.start()
     ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=ctx), timeout=aiohttp.ClientTimeout(total=5)
     )
     try:
-        waiting: list[asyncio.Future[Any]] = [task, first]
-        done, _ = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
-        if first not in done:
-            if task.done():
-                task.result()  # re-raise why the server stopped
-            pytest.fail("the webhook server did not start listening within 5 s")
-        client_config = first.result()
         yield Harness(
-            url=client_config["url"],
+            url=f"https://127.0.0.1:{port}",
             session=session,
-            client_config=client_config,
+            server=server,
             calls=calls,
             extra=extra,
         )
     finally:
         await session.close()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await server.stop()
 
 
 def _malformed(body: Any, message: str) -> None:
@@ -176,30 +145,22 @@ def _malformed(body: Any, message: str) -> None:
     assert response["status"]["message"] == f"aigov: malformed AdmissionReview: {message}"
 
 
-async def test_client_config_points_at_the_server(harness: Harness, pki: Pki) -> None:
-    assert harness.url.startswith("https://127.0.0.1:")
-    assert "caBundle" in harness.client_config
-    assert base64.b64decode(harness.client_config["caBundle"]) == pki.cafile.read_bytes()
-
-
-async def test_valid_review_reaches_the_handler_with_the_parsed_request(
-    harness: Harness,
-) -> None:
+async def test_valid_review_reaches_the_route_parsed(harness: Harness) -> None:
     status, body = await harness.post(review("uid-valid"))
     assert status == 200
     assert body["response"] == {"uid": "uid-valid", "allowed": True}
-    assert "auditAnnotations" not in body["response"]
-    (call,) = harness.calls
-    assert call["webhook"] == "validate-workloads"
-    assert call["request"] == review("uid-valid")
-    ctx = call["current"]
-    assert isinstance(ctx.request, AdmissionRequest)
-    assert ctx.request.uid == "uid-valid"
-    assert ctx.request.ref == "Deployment team-a/llm"
-    assert ctx.request.user.username == "alice"
-    assert ctx.audit_annotations == {}
-    with pytest.raises(LookupError):
-        CURRENT.get()  # never leaks out of the request
+    (request,) = harness.calls
+    assert isinstance(request, AdmissionRequest)
+    assert request.uid == "uid-valid"
+    assert request.ref == "Deployment team-a/llm"
+    assert request.user.username == "alice"
+
+
+async def test_an_unknown_path_is_not_found(harness: Harness) -> None:
+    status, body = await harness.post(review(), path="nothing-here")
+    assert status == 404
+    assert body["response"]["allowed"] is False
+    assert harness.calls == []
 
 
 async def test_a_review_as_large_as_the_api_server_sends_is_read(harness: Harness) -> None:
@@ -263,36 +224,25 @@ async def test_server_survives_bad_requests(harness: Harness) -> None:
     status, body = await harness.post(review("uid-after"))
     assert status == 200
     assert body["response"] == {"uid": "uid-after", "allowed": True}
-    assert [c["request"]["request"]["uid"] for c in harness.calls] == ["uid-after"]
+    assert [c.uid for c in harness.calls] == ["uid-after"]
 
 
-async def test_handler_audit_annotations_reach_the_response(harness: Harness) -> None:
-    async def annotate(request: dict[str, Any], call: dict[str, Any]) -> None:
-        del request, call
-        current().audit_annotations["k"] = "v"
-
-    harness.extra.append(annotate)
-    status, body = await harness.post(review("uid-audit"))
-    assert status == 200
-    assert body["response"]["auditAnnotations"] == {"k": "v"}
-    assert body["response"]["allowed"] is True
-    # The next request starts with a fresh context: nothing carries over.
-    harness.extra.clear()
-    status, body = await harness.post(review("uid-next"))
-    assert "auditAnnotations" not in body["response"]
-
-
-async def test_a_crashing_handler_gets_500_and_the_server_survives(harness: Harness) -> None:
-    async def crash(request: dict[str, Any], call: dict[str, Any]) -> None:
-        del request, call
+async def test_a_crashing_route_gets_a_clear_refusal_and_the_server_survives(
+    harness: Harness,
+) -> None:
+    async def crash(request: AdmissionRequest) -> None:
+        del request
         raise RuntimeError("secret detail")
 
     harness.extra.append(crash)
     status, body = await harness.post(review("uid-crash"))
-    assert status == 500
+    assert status == 200  # the API server shows the message as the refusal
+    assert body["response"]["uid"] == "uid-crash"
     assert body["response"]["allowed"] is False
+    assert body["response"]["status"]["code"] == 500
     assert body["response"]["status"]["message"] == (
-        "aigov: internal error while reviewing: RuntimeError"
+        "aigov could not review this request (internal error: RuntimeError); "
+        "the operator log has the details"
     )
     assert "secret detail" not in str(body)
     harness.extra.clear()
@@ -359,3 +309,40 @@ async def test_a_thousand_mutated_reviews_get_well_formed_answers(harness: Harne
             assert response["status"]["message"].startswith("aigov")
     status, body = await harness.post(review("uid-after"))
     assert (status, body["response"]["allowed"]) == (200, True)
+
+
+async def test_a_renewed_certificate_is_served_without_a_restart(
+    harness: Harness, pki: Pki, tmp_path: Path
+) -> None:
+    """cert-manager (or the chart) renews the Secret; the mounted files change; new
+    connections get the new certificate, and a half-written pair keeps the old one."""
+
+    def served_serial() -> int:
+        port = int(harness.url.rsplit(":", 1)[1])
+        ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+        assert der is not None
+        return x509.load_der_x509_certificate(der).serial_number
+
+    before = await asyncio.to_thread(served_serial)
+    assert harness.server.reload_certificates() is False  # nothing changed
+    original = (pki.certfile.read_bytes(), pki.pkeyfile.read_bytes())
+    try:
+        pki.certfile.write_bytes(b"half-written")
+        assert harness.server.reload_certificates() is False
+        assert await asyncio.to_thread(served_serial) == before
+        renewed = issue(pki.ca, "aigov-webhook", hosts=("127.0.0.1",), server=True)
+        renewed.write(pki.certfile, pki.pkeyfile)
+        assert harness.server.reload_certificates() is True
+        after = await asyncio.to_thread(served_serial)
+        assert after != before
+        assert after == x509.load_pem_x509_certificate(pki.certfile.read_bytes()).serial_number
+        status, body = await harness.post(review("uid-renewed"))
+        assert (status, body["response"]["allowed"]) == (200, True)
+    finally:
+        pki.certfile.write_bytes(original[0])
+        pki.pkeyfile.write_bytes(original[1])

@@ -21,6 +21,7 @@ from aigov.api.constants import (
     REQUIRE_SIGNED_LABEL,
     STOP_LABEL,
     VERSION,
+    Mode,
 )
 from aigov.api.enums import RiskClass
 from aigov.api.kinds import workload_kinds
@@ -132,9 +133,10 @@ for _plural in sorted(SCALABLE):
 
 @kopf.index(GROUP, VERSION, "placementpolicies")
 def placement_policies(
-    *, name: str, body: Mapping[str, Any], **_: Any
+    *, name: str, body: Mapping[str, Any], memo: Any, **_: Any
 ) -> dict[str, PlacementPolicy] | None:
     """name -> the parsed PlacementPolicy (cluster-scoped)."""
+    _placement_changed(memo)
     try:
         return {name: PlacementPolicy.from_body(body)}
     except InvalidResource as exc:
@@ -163,9 +165,29 @@ def requires_signatures(indices: Mapping[str, Any], namespace: str) -> bool:
 
 
 @kopf.index("nodes")
-def nodes(*, name: str, body: Mapping[str, Any], **_: Any) -> dict[str, NodeInfo]:
+def nodes(*, name: str, body: Mapping[str, Any], memo: Any, **_: Any) -> dict[str, NodeInfo]:
     """node name -> its labels and taints, for the placement rule and status.workloads."""
+    _placement_changed(memo)
     return {name: node_info(body)}
+
+
+def _placement_changed(memo: Any) -> None:
+    """A node or PlacementPolicy changed: the cached placement view is stale."""
+    runtime: Runtime | None = getattr(memo, "runtime", None)
+    if runtime is not None:
+        runtime.placement_generation += 1
+
+
+@kopf.on.event("nodes")
+async def node_event(*, memo: Any, **_: Any) -> None:
+    """Deletions reach no indexer: this handler invalidates the placement view for them."""
+    _placement_changed(memo)
+
+
+@kopf.on.event(GROUP, VERSION, "placementpolicies")
+async def placement_policy_event(*, memo: Any, **_: Any) -> None:
+    """See node_event."""
+    _placement_changed(memo)
 
 
 @kopf.index("pods", labels={MODEL_LABEL: kopf.PRESENT})
@@ -227,6 +249,58 @@ def scaled_parent(
     if resource not in SCALABLE:
         return None
     return next(iter(indices[resource].get((namespace, name), [])), None)
+
+
+class KopfIndexView:
+    """The admission service's IndexView (aigov.admission.view) over kopf's live indexes.
+
+    kopf hands every handler, start-up ones included, the same live index objects; this
+    wraps them once, so the index names appear here only. The placement view is rebuilt
+    only after a node or PlacementPolicy event (Runtime.placement_generation), not per
+    request: with 1,000 nodes that list is the largest thing a review would copy.
+    """
+
+    def __init__(self, indices: Mapping[str, Any], runtime: Runtime) -> None:
+        self._indices = indices
+        self._runtime = runtime
+        self._modes = indices["namespace_modes"]
+        self._signed = indices["namespace_signed"]
+        self._pods = indices["model_pods"]
+        self._required_for = runtime.settings.placement_required_for
+        self._accelerators = runtime.recognition.accelerators
+        self._placement: PlacementContext | None = None
+        self._placement_generation = -1
+
+    def knows_namespace(self, namespace: str) -> bool:
+        return namespace in self._modes
+
+    def mode(self, namespace: str) -> Mode | None:
+        values = {m.value for m in Mode}
+        return next((Mode(v) for v in self._modes.get(namespace, []) if v in values), None)
+
+    def requires_signatures(self, namespace: str) -> bool:
+        return any(self._signed.get(namespace, []))
+
+    def evidence(self, namespace: str, name: str) -> Evidence:
+        return evidence(self._indices, namespace, name)
+
+    def pod_model(self, namespace: str, name: str) -> str | None:
+        return next(iter(self._pods.get((namespace, name), [])), None)
+
+    def scaled(self, resource: str, namespace: str, name: str) -> Workload | None:
+        return scaled_parent(self._indices, resource, namespace, name)
+
+    def placement(self) -> PlacementContext:
+        generation = self._runtime.placement_generation
+        if self._placement is None or generation != self._placement_generation:
+            self._placement = placement_context(
+                self._indices, self._required_for, self._accelerators
+            )
+            self._placement_generation = generation
+        return self._placement
+
+    def signers(self) -> tuple[Signer, ...]:
+        return signers(self._indices)
 
 
 def _not_yet_indexed(*, memo: Any, **_: Any) -> bool:

@@ -14,8 +14,10 @@ import prometheus_client
 
 from aigov import certs, kube, logs, webhooks
 from aigov.config import Settings
+from aigov.handlers import admission
+from aigov.handlers.indexes import KopfIndexView
 from aigov.handlers.runtime import Runtime
-from aigov.handlers.server import GuardedWebhookServer
+from aigov.handlers.server import AdmissionServer, TlsFiles
 
 log = logs.get("aigov.lifecycle")
 
@@ -39,7 +41,8 @@ def prepare_certificates(settings: Settings) -> tuple[Path, bytes]:
 
 
 def configure(kopf_settings: kopf.OperatorSettings, runtime: Runtime) -> None:
-    """Our names for kopf's bookkeeping, our webhook server, quiet event posting."""
+    """Our names for kopf's bookkeeping, quiet event posting, no kopf webhook server (ours
+    is started by start() below)."""
     prefix = "operator.aigov.io"
     kopf_settings.persistence.finalizer = "aigov.io/finalizer"
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
@@ -48,16 +51,7 @@ def configure(kopf_settings: kopf.OperatorSettings, runtime: Runtime) -> None:
     )
     kopf_settings.posting.level = 30  # WARNING: handler chatter does not become Events
     kopf_settings.admission.managed = None  # configurations come from us or the chart
-    cert_dir = runtime.cert_dir
-    assert cert_dir is not None
-    kopf_settings.admission.server = GuardedWebhookServer(
-        addr=runtime.settings.webhook_host,
-        port=runtime.settings.webhook_port,
-        host=runtime.settings.webhook_host,
-        certfile=str(cert_dir / "tls.crt"),
-        pkeyfile=str(cert_dir / "tls.key"),
-        cafile=str(cert_dir / "ca.crt"),
-    )
+    kopf_settings.admission.server = None
 
 
 def _client_config(runtime: Runtime) -> dict[str, Any]:
@@ -69,10 +63,26 @@ def _client_config(runtime: Runtime) -> dict[str, Any]:
 
 
 @kopf.on.startup()
-async def start(*, memo: Any, **_: Any) -> None:
-    """Serve health and metrics; for local runs, route the API server's webhooks to us."""
+async def start(*, memo: Any, **kwargs: Any) -> None:
+    """Serve admission, health and metrics; for local runs, route the API server's webhooks
+    to us.
+
+    kopf passes start-up handlers its live indexes (empty until the watches load them):
+    the admission server reads them through one KopfIndexView for the life of the process
+    and refuses what it cannot judge until Runtime.ready.
+    """
     runtime: Runtime = memo.runtime
     settings = runtime.settings
+    cert_dir = runtime.cert_dir
+    assert cert_dir is not None
+    server = AdmissionServer(
+        admission.routes(runtime, KopfIndexView(kwargs, runtime)),
+        host=settings.webhook_host,
+        port=settings.webhook_port,
+        tls=TlsFiles(cert=cert_dir / "tls.crt", key=cert_dir / "tls.key"),
+    )
+    await server.start()
+    memo.admission_server = server
     if settings.health_port:
         memo.health_runner = await _start_health(runtime)
     if settings.manage_webhooks:
@@ -98,6 +108,9 @@ async def stop(*, memo: Any, **_: Any) -> None:
     runner = getattr(memo, "health_runner", None)
     if runner is not None:
         await runner.cleanup()
+    server = getattr(memo, "admission_server", None)
+    if server is not None:
+        await server.stop()
 
 
 async def _listening(host: str, port: int) -> bool:

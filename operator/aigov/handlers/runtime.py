@@ -25,6 +25,8 @@ class Runtime:
     cert_dir: Path | None = None
     """Where the webhook's serving certificate files are (made or mounted)."""
     ca_pem: bytes = b""
+    placement_generation: int = 0
+    """Bumped on every node and PlacementPolicy event: the cached placement view is stale."""
 
     wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
     reconcilers: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)

@@ -1,119 +1,163 @@
-"""The webhook server: kopf's, with a guard in front and audit annotations behind.
+"""The admission web server: plain aiohttp over TLS, one POST route per webhook path.
 
-Why subclass: kopf hands handlers the object but not the request uid, the requesting
-resource or a way to add `auditAnnotations`; and a malformed review would surface as a bare
-HTTP 500. The guard parses every AdmissionReview once (aigov.admission.request), refuses a
-malformed one with a clear message, exposes the parsed request to handlers through a context
-variable, and copies the handlers' audit annotations into the response. Nothing it does can
-take the server down: every exception becomes a response.
+Why not kopf's webhook server: per review it deep-copies the object to build a patch that is
+empty on every validation, parses the body twice, diffs, builds a cause and matches every
+handler; the same decision costs 2-3 times less CPU here (issue 10). This server parses the
+body once (orjson), hands the parsed request to a route (aigov.handlers.admission), and
+writes the answer. Nothing a client sends can take it down: a body that is not JSON or not
+an AdmissionReview gets a clear 400 refusal, an exception in a route a clear refusal (never a
+stack trace), and every answer carries the request's uid.
+
+The serving certificate is read from files (made at start-up, or mounted from a Secret that
+cert-manager or the chart renews); the server checks them every few seconds and loads new
+ones into the live TLS context, so a renewed certificate is served without a restart, and
+closes its keep-alive connections so that the API server's next call shakes hands again.
 """
 
 from __future__ import annotations
 
-import contextvars
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, cast
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import aiohttp.web
-import kopf
-from kopf._cogs.structs import reviews  # the protocol's TypedDicts; not re-exported
+import orjson
 
 from aigov import logs
+from aigov.admission import response
 from aigov.admission.request import AdmissionRequest, MalformedReview, parse_review
 
 log = logs.get("aigov.webhook")
 
-
 MAX_REVIEW_BYTES = 8 * 1024 * 1024
-"""Largest AdmissionReview read: an object and its old object at the API server's 3 MiB."""
+"""Largest AdmissionReview read: an object and its old object at the API server's 3 MiB
+each, with room. aiohttp's default (1 MiB) would answer a large object with a 413, which the
+API server treats as a failed call (failurePolicy), not a verdict."""
+
+CERT_CHECK_SECONDS = 5.0
+"""How often the certificate files are checked for a renewal."""
+
+Route = Callable[[AdmissionRequest], Awaitable[dict[str, Any]]]
+"""A webhook path's handler: the parsed request in, the AdmissionReview answer out."""
 
 
-@dataclass
-class RequestContext:
-    """The request being served, and what handlers add to its response."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """The serving certificate and key (PEM files; the key is never logged)."""
 
-    request: AdmissionRequest
-    audit_annotations: dict[str, str] = field(default_factory=dict)
+    cert: Path
+    key: Path
 
-
-CURRENT: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("aigov_request")
-
-
-def current() -> RequestContext:
-    """The request under review; only valid inside an admission handler."""
-    return CURRENT.get()
+    def stamp(self) -> tuple[float, float]:
+        """Modification times: a change means a renewed certificate."""
+        return (self.cert.stat().st_mtime, self.key.stat().st_mtime)
 
 
-def _refusal(uid: str, code: int, message: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "response": {
-            "uid": uid,
-            "allowed": False,
-            "status": {"code": code, "message": message, "reason": "BadRequest"},
-        },
-    }
+def _json(body: Mapping[str, Any], status: int = 200) -> aiohttp.web.Response:
+    return aiohttp.web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json"
+    )
 
 
-class GuardedWebhookServer(kopf.WebhookServer):
-    """kopf.WebhookServer with the guard described in the module docstring."""
+class AdmissionServer:
+    """Serves `routes` (webhook path -> Route) on host:port over TLS."""
 
-    async def __call__(self, fn: kopf.WebhookFn) -> AsyncIterator[kopf.WebhookClientConfig]:
-        async def guarded(
-            request: reviews.Request,
-            *,
-            webhook: str | None = None,
-            headers: dict[str, str] | None = None,
-            sslpeer: dict[str, Any] | None = None,
-        ) -> reviews.Response:
-            try:
-                parsed = parse_review(request)
-            except MalformedReview as exc:
-                body: Any = request  # may be anything JSON: that is why it is malformed
-                inner = body.get("request") if isinstance(body, dict) else None
-                uid = str(inner.get("uid", "")) if isinstance(inner, dict) else ""
-                log.warning("malformed admission review", error=str(exc), uid=uid)
-                return cast(
-                    reviews.Response,
-                    _refusal(uid, 400, f"aigov: malformed AdmissionReview: {exc}"),
-                )
-            ctx = RequestContext(request=parsed)
-            token = CURRENT.set(ctx)
-            try:
-                response = await fn(request, webhook=webhook, headers=headers, sslpeer=sslpeer)
-            finally:
-                CURRENT.reset(token)
-            if ctx.audit_annotations:
-                response["response"]["auditAnnotations"] = ctx.audit_annotations  # type: ignore[typeddict-unknown-key]
-            return response
+    def __init__(self, routes: Mapping[str, Route], *, host: str, port: int, tls: TlsFiles) -> None:
+        self._routes = dict(routes)
+        self._host = host
+        self._port = port
+        self._tls = tls
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._context.load_cert_chain(tls.cert, tls.key)
+        self._stamp = tls.stamp()
+        self._runner: aiohttp.web.AppRunner | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
-        async for client_config in super().__call__(guarded):
-            yield client_config
+    async def start(self) -> None:
+        app = aiohttp.web.Application(client_max_size=MAX_REVIEW_BYTES)
+        app.router.add_post("/{path}", self._handle)
+        self._runner = aiohttp.web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = aiohttp.web.TCPSite(
+            self._runner, self._host, self._port, ssl_context=self._context, backlog=1024
+        )
+        await site.start()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch_certificates())
+        log.info("admission server listening", host=self._host, port=self._port)
 
-    @staticmethod
-    async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
-        # aiohttp refuses bodies over 1 MiB by default, and the API server sends objects up
-        # to its own 3 MiB limit (twice, with oldObject, on an update): a 413 there would be
-        # a failure the webhook's failurePolicy decides, not a verdict (bypass class 11).
-        request = request.clone(client_max_size=MAX_REVIEW_BYTES)
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def reload_certificates(self) -> bool:
+        """Load the certificate files again if they changed; True when reloaded.
+
+        A half-written pair (a Secret update in progress) fails to load: the old certificate
+        stays until the next check finds a consistent pair.
+        """
         try:
-            json.loads(await request.text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return aiohttp.web.json_response(
-                _refusal("", 400, f"aigov: the request body is not JSON: {exc}"), status=400
+            stamp = self._tls.stamp()
+            if stamp == self._stamp:
+                return False
+            self._context.load_cert_chain(self._tls.cert, self._tls.key)
+        except (OSError, ssl.SSLError) as exc:
+            log.warning("serving certificate not reloaded", error=str(exc))
+            return False
+        self._stamp = stamp
+        self._close_idle_connections()
+        log.info("serving certificate reloaded", cert=str(self._tls.cert))
+        return True
+
+    def _close_idle_connections(self) -> None:
+        """Ask open keep-alive connections to close once their request is answered: the API
+        server's client would otherwise keep using a session made with the old certificate,
+        and only new connections see the new one (or an expired one: then it fails closed
+        now, not whenever the connection happens to be dropped)."""
+        server = self._runner.server if self._runner is not None else None
+        for connection in server.connections if server is not None else ():
+            connection.close()
+
+    async def _watch_certificates(self) -> None:
+        while True:
+            await asyncio.sleep(CERT_CHECK_SECONDS)
+            self.reload_certificates()
+
+    async def _handle(self, web_request: aiohttp.web.Request) -> aiohttp.web.Response:
+        route = self._routes.get(web_request.match_info["path"])
+        if route is None:
+            return _json(response.refusal("", 400, "aigov: no webhook at this path"), 404)
+        try:
+            body = orjson.loads(await web_request.read())
+        except orjson.JSONDecodeError as exc:
+            return _json(
+                response.refusal("", 400, f"aigov: the request body is not JSON: {exc}"), 400
             )
         try:
-            response: aiohttp.web.Response = await kopf.WebhookServer._serve(fn, request)
-            return response
-        except aiohttp.web.HTTPException:
-            raise
+            parsed = parse_review(body)
+        except MalformedReview as exc:
+            uid = response.uid_of(body)
+            log.warning("malformed admission review", error=str(exc), uid=uid)
+            # HTTP 200: the API server shows the message to the user as the refusal.
+            return _json(response.refusal(uid, 400, f"aigov: malformed AdmissionReview: {exc}"))
+        try:
+            return _json(await route(parsed))
         except Exception as exc:
             # A bug of ours must not take the server down nor leak a stack trace to users.
-            log.exception("admission handler crashed")
-            return aiohttp.web.json_response(
-                _refusal("", 500, f"aigov: internal error while reviewing: {type(exc).__name__}"),
-                status=500,
+            log.exception("admission handler crashed", uid=parsed.uid)
+            return _json(
+                response.refusal(
+                    parsed.uid,
+                    500,
+                    f"aigov could not review this request (internal error: {type(exc).__name__}); "
+                    "the operator log has the details",
+                )
             )
