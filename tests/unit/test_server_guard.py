@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import random
 import socket
@@ -344,5 +345,41 @@ async def test_a_renewed_certificate_is_served_without_a_restart(
         status, body = await harness.post(review("uid-renewed"))
         assert (status, body["response"]["allowed"]) == (200, True)
     finally:
+        pki.certfile.write_bytes(original[0])
+        pki.pkeyfile.write_bytes(original[1])
+
+
+async def test_a_reload_drops_idle_keep_alive_connections_at_once(
+    harness: Harness, pki: Pki
+) -> None:
+    """A client holding a keep-alive connection (the API server does) must not be left with
+    a connection the server no longer reads: its next request fails at once, and it
+    reconnects and shakes hands with the new certificate."""
+    port = int(harness.url.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    body = json.dumps(review("uid-ka"))
+
+    def post() -> int:
+        conn.request("POST", "/validate-workloads", body=body)
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+
+    original = (pki.certfile.read_bytes(), pki.pkeyfile.read_bytes())
+    try:
+        assert await asyncio.to_thread(post) == 200
+        issue(pki.ca, "aigov-webhook", hosts=("127.0.0.1",), server=True).write(
+            pki.certfile, pki.pkeyfile
+        )
+        assert harness.server.reload_certificates() is True
+        started = asyncio.get_running_loop().time()
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            await asyncio.to_thread(post)
+        assert asyncio.get_running_loop().time() - started < 2  # not the 5 s timeout
+        conn.close()
+        assert await asyncio.to_thread(post) == 200  # a new connection, the new certificate
+    finally:
+        conn.close()
         pki.certfile.write_bytes(original[0])
         pki.pkeyfile.write_bytes(original[1])

@@ -118,13 +118,23 @@ class AdmissionServer:
         return True
 
     def _close_idle_connections(self) -> None:
-        """Ask open keep-alive connections to close once their request is answered: the API
-        server's client would otherwise keep using a session made with the old certificate,
-        and only new connections see the new one (or an expired one: then it fails closed
-        now, not whenever the connection happens to be dropped)."""
+        """Close open keep-alive connections: the API server's client would otherwise keep
+        using sessions made with the old certificate, and only new connections see the new
+        one (or an expired one: then it fails closed now, not whenever the connection
+        happens to be dropped).
+
+        An idle connection is closed at once; one serving a request after its answer.
+        aiohttp's graceful close() alone leaves an idle connection open but deaf, so the
+        client's next request on it would hang until its timeout; whether a request is in
+        progress is not public in aiohttp 3.14 (tests/unit/test_server_guard.py checks
+        the behaviour).
+        """
         server = self._runner.server if self._runner is not None else None
         for connection in server.connections if server is not None else ():
-            connection.close()
+            if getattr(connection, "_request_in_progress", True):
+                connection.close()
+            else:
+                connection.force_close()
 
     async def _watch_certificates(self) -> None:
         while True:
