@@ -28,7 +28,7 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans
   color: #0f172a; margin: 0; background: #f8fafc; }
 main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
 h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 32px 0 8px; }
-h3 { font-size: 15px; margin: 18px 0 6px; }
+h3 { font-size: 15px; margin: 18px 0 6px; } .card > h2:first-child { margin-top: 0; }
 .meta { color: #475569; margin: 0 0 12px; }
 .card { background: #fff; border: 1px solid #e2e8f0; border-radius: 10px; padding: 16px 20px;
   margin: 16px 0; }
@@ -247,7 +247,7 @@ def _model(m: ModelReport, index: int) -> str:
         f'<h3>Lineage</h3><div class="graph">{svg.render(m.lineage, f"m{index}")}</div>'
         f"{_lineage_tables(m)}"
         f'<div class="two"><div><h3>Assessment in force</h3>{_assessment(m.assessment)}</div>'
-        f"<div><h3>Approval in force</h3>{_approval(m.approval)}</div></div>"
+        f"<div><h3>Approval decision in force</h3>{_approval(m.approval)}</div></div>"
         f"<h3>Workloads</h3>{_workloads(m)}"
         f"<h3>Current violations</h3>{_violations(m)}"
         f"<h3>Timeline</h3>{_timeline(m)}</section>"

@@ -28,6 +28,8 @@ STROKE = {
     "workload": "#15803d",
     "pool": "#b91c1c",
 }
+FLAGGED = "#dc2626"
+"""Outline of a workload aigov flagged (its model lost approval or placement)."""
 WIDTH, HEIGHT, GAP_Y, GAP_X, PAD = 200, 48, 14, 70, 10
 MAX_LABEL = 26
 
@@ -81,13 +83,16 @@ def render(graph: Graph, prefix: str) -> str:
         )
     for node in graph.nodes:
         x, y = where[node.id]
+        flagged = node.kind == "workload" and node.detail.endswith("flagged")
+        stroke = FLAGGED if flagged else STROKE[node.kind]
+        dash = ' stroke-dasharray="5 3"' if flagged else ""
         parts.append(
             f'<g class="node node-{node.kind}" data-node-id="{escape(node.id)}" '
             f'data-kind="{node.kind}">'
             f"<title>{escape(node.label)}{' - ' + escape(node.detail) if node.detail else ''}"
             "</title>"
             f'<rect x="{x}" y="{y}" width="{WIDTH}" height="{HEIGHT}" rx="8" '
-            f'fill="{FILL[node.kind]}" stroke="{STROKE[node.kind]}" stroke-width="1.5"/>'
+            f'fill="{FILL[node.kind]}" stroke="{stroke}" stroke-width="1.5"{dash}/>'
             f'<text x="{x + 10}" y="{y + 20}" font-size="13" font-weight="600" '
             f'fill="#0f172a">{escape(_clip(node.label))}</text>'
             f'<text x="{x + 10}" y="{y + 38}" font-size="11" fill="#475569">'
