@@ -4,6 +4,7 @@ tests/fixtures/cyclonedx, references resolved offline), and what it must say."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from tests.evidence import BOM_SCHEMA_ID, bom_errors
 
 from aigov.evidencepack.bom import SCHEMA, ml_bom
 from aigov.evidencepack.build import Snapshot, build
-from aigov.evidencepack.report import DecisionExcerpt, ModelReport
+from aigov.evidencepack.report import ArtifactInfo, DecisionExcerpt, ModelReport
 from aigov.policy.placement import PlacementContext
 from aigov.policy.standing import Evidence
 
@@ -88,6 +89,17 @@ def test_the_model_component_has_its_digests_model_card_and_datasets() -> None:
     assert (data["type"], data["contents"]["url"]) == ("dataset", "s3://datasets/tx/2025-12")
     assert data["sensitiveData"]
     assert dataset["hashes"] == [{"alg": "SHA-256", "content": "a" * 64}]
+
+
+def test_hugging_face_weights_are_named_by_purl_at_their_revision() -> None:
+    report = _report()
+    hf = ArtifactInfo("weights", "file", "hf://meta-llama/Llama-3.1-8B", None, "c" * 40)
+    with_hf = dataclasses.replace(report, artifacts=(report.artifacts[0], hf))
+    document = ml_bom(with_hf, "2026-12-02T17:00:00Z", "0.1.0")
+    weights = document["components"][0]["components"][1]
+    assert weights["purl"] == "pkg:huggingface/meta-llama/Llama-3.1-8B@" + "c" * 40
+    assert "hashes" not in weights
+    assert bom_errors(document) == []
 
 
 def test_pedigree_names_the_base_model_and_the_code_commit() -> None:

@@ -134,8 +134,9 @@ def _from_cluster(args: argparse.Namespace) -> tuple[Cluster, str]:
 
     cluster = Cluster(default_mode=None)
     live.load(cluster, args)
-    context = f" (context {args.context})" if getattr(args, "context", None) else ""
-    return cluster, f"the cluster of the kubeconfig{context}"
+    server = live.api_client(args).configuration.host
+    context = f", context {args.context}" if getattr(args, "context", None) else ""
+    return cluster, f"the cluster at {server} (kubeconfig{context})"
 
 
 def _files(directory: Path) -> list[Path]:

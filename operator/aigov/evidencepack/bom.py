@@ -46,6 +46,10 @@ def _artifact(model: ModelReport, artifact: ArtifactInfo) -> dict[str, Any]:
     hashes = _hashes(artifact.digest)
     if hashes:
         component["hashes"] = hashes
+    if artifact.location.startswith("hf://") and artifact.revision:
+        # purl's huggingface type: the repository at the commit that was assessed.
+        repository = artifact.location.removeprefix("hf://")
+        component["purl"] = f"pkg:huggingface/{repository}@{artifact.revision}"
     properties = [{"name": "aigov:location", "value": artifact.location}]
     if artifact.revision:
         properties.append({"name": "aigov:revision", "value": artifact.revision})
