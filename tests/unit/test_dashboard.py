@@ -58,7 +58,8 @@ def test_every_queried_metric_and_label_exists_in_metrics_py() -> None:
 
 def test_every_metric_has_a_panel() -> None:
     queried = {_base(n) for expr in _expressions() for n in NAME.findall(expr)}
-    assert queried == set(_exported())
+    missing = set(_exported()) - queried
+    assert not missing, f"add a panel to {DASHBOARD.relative_to(CHART.parents[1])} for {missing}"
 
 
 def test_the_check_can_fail() -> None:
