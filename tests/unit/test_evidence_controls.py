@@ -80,6 +80,8 @@ def test_a_refusal_evidences_the_controls_that_name_its_reason() -> None:
     assert "Art. 10" in controls.evidenced_by("LineageIncomplete")
     assert "A.3.2" in controls.evidenced_by("SeparationOfDuties")
     assert controls.evidenced_by("NoSuchReason") == ()
+    assert "A.6.2.6" in controls.evidenced_by_event("Flagged")
+    assert "Art. 14" in controls.evidenced_by_event("Revoked")
 
 
 def test_a_table_missing_a_control_is_a_packaging_error() -> None:

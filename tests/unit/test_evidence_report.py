@@ -128,7 +128,7 @@ def test_a_flagged_workload_is_a_current_violation_with_its_controls(report: Rep
     (violation,) = report.models[0].violations
     assert violation.code == "Revoked"
     assert "Job risk/backfill is flagged" in violation.message
-    assert "A.6.2.5" in violation.controls
+    assert violation.controls[:2] == ("A.6.2.6", "Art. 26")  # monitoring, deployer's duty
 
 
 def test_a_model_without_approval_shows_why_and_which_controls() -> None:

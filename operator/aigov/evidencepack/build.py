@@ -152,6 +152,18 @@ def _observed(ref: WorkloadRef, namespace: str) -> WorkloadInfo:
     )
 
 
+def _flag_controls(reason: str | None) -> tuple[str, ...]:
+    """The controls a flag evidences: monitoring (the Flagged event) and what caused it, a
+    reason code (RiskAssessmentExpired) or an event (Revoked)."""
+    cause = reason or ""
+    found = (
+        controls.evidenced_by_event("Flagged")
+        + controls.evidenced_by(cause)
+        + controls.evidenced_by_event(cause)
+    )
+    return tuple(dict.fromkeys(found))
+
+
 def _violations(st: Standing, workloads: Sequence[WorkloadInfo]) -> tuple[ViolationInfo, ...]:
     found = [
         ViolationInfo(v.code.value, v.message, v.path, controls.evidenced_by(v.code.value))
@@ -162,7 +174,7 @@ def _violations(st: Standing, workloads: Sequence[WorkloadInfo]) -> tuple[Violat
             w.reason or "Flagged",
             f"{w.kind} {w.namespace}/{w.name} is flagged: its model lost approval or placement",
             f"{w.kind}/{w.name}: {FLAG_PATH}",
-            controls.evidenced_by("NotApproved"),
+            _flag_controls(w.reason),
         )
         for w in workloads
         if w.flagged

@@ -105,3 +105,8 @@ def frameworks() -> tuple[Framework, ...]:
 def evidenced_by(reason: str) -> tuple[str, ...]:
     """Control ids (of every framework) a refusal with this reason code evidences."""
     return tuple(c.id for f in frameworks() for c in f.controls if reason in c.reasons)
+
+
+def evidenced_by_event(event: str) -> tuple[str, ...]:
+    """Control ids (of every framework) an event (Approved, Revoked, Flagged, ...) evidences."""
+    return tuple(c.id for f in frameworks() for c in f.controls if event in c.events)
