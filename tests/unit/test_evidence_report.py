@@ -161,6 +161,17 @@ def test_scope_keeps_only_the_namespace_and_model_asked_for() -> None:
     assert len(build(_snapshot(ev, namespace=NAMESPACE, model=ev.name)).models) == 1
 
 
+def test_model_files_never_collide() -> None:
+    one = governed_model(model_spec(), name="b-c", namespace="a")
+    two = governed_model(model_spec(), name="c", namespace="a-b")
+    three = governed_model(model_spec(), name="d", namespace="a")
+    report = build(_snapshot(*(Evidence(m.metadata.namespace or "", m.metadata.name, m)
+                               for m in (one, two, three))))  # fmt: skip
+    assert [m.bom for m in report.models] == [
+        "models/a_b-c.cdx.json", "models/a-d.cdx.json", "models/a-b_c.cdx.json"
+    ]  # fmt: skip
+
+
 def test_report_json_follows_its_published_schema(report: Report) -> None:
     schema_text = resources.files("aigov").joinpath("data/evidence-report.schema.json")
     schema = json.loads(schema_text.read_text())

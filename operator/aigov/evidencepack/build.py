@@ -8,7 +8,9 @@ people: they were written by the webhook from the authenticated request, never t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -304,6 +306,14 @@ def build(snapshot: Snapshot) -> Report:
     ]
     reports = [model_report(e, snapshot) for e in wanted]
     models = sorted((r for r in reports if r is not None), key=lambda r: (r.namespace, r.name))
+    paths = Counter(m.bom for m in models)
+    # `a-b`/`c` and `a`/`b-c` would share a file: those use `_`, which no Kubernetes name has.
+    models = [
+        dataclasses.replace(m, bom=f"models/{m.namespace}_{m.name}.cdx.json")
+        if paths[m.bom] > 1
+        else m
+        for m in models
+    ]
     return Report(
         generated_at=rfc3339(snapshot.now) or "",
         generator=f"aigov {__version__}",
