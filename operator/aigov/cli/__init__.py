@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aigov.cli import check, live, sign, why
+from aigov.cli import check, evidence, live, sign, why
 
 
 class InputError(Exception):
@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     check.register(commands)
     sign.register(commands)
     why.register(commands)
+    evidence.register(commands)
     return root
 
 
@@ -50,7 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = handler(args)
-    except (sign.SignInputError, why.UsageError, live.ClusterError) as exc:
+    except (
+        sign.SignInputError,
+        why.UsageError,
+        live.ClusterError,
+        evidence.EvidenceInputError,
+    ) as exc:
         print(f"aigov: {exc}", file=sys.stderr)
         return 2
     return code
