@@ -13,6 +13,7 @@ import kopf
 import prometheus_client
 
 from aigov import certs, kube, logs, webhooks
+from aigov.api.constants import MODEL_LABEL
 from aigov.config import Settings
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import GuardedWebhookServer
@@ -47,6 +48,9 @@ def configure(kopf_settings: kopf.OperatorSettings, runtime: Runtime) -> None:
         prefix=prefix, key="last-handled-configuration"
     )
     kopf_settings.posting.level = 30  # WARNING: handler chatter does not become Events
+    # Only pods that name a model matter (the pods index and the reconcilers' wake-ups);
+    # the API server filters the list and watch, so no replica holds every pod of the cluster.
+    kopf_settings.watching.label_selectors["", "v1", "pods"] = MODEL_LABEL
     kopf_settings.admission.managed = None  # configurations come from us or the chart
     cert_dir = runtime.cert_dir
     assert cert_dir is not None
