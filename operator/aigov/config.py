@@ -148,7 +148,7 @@ class Settings:
     excluded_namespaces: tuple[str, ...] = field(default=("kube-system",))
     """Namespaces never intercepted besides the operator's own (AIGOV_EXCLUDED_NAMESPACES)."""
 
-    pod_name: str = ""
+    pod_name: str = field(default_factory=socket.gethostname)
     """This replica's name (POD_NAME, from the pod's metadata.name in the chart; the host
     name when unset). The Lease names its holder by it plus a random suffix, so two
     processes never share an identity."""
@@ -230,7 +230,7 @@ class Settings:
             excluded_namespaces=_split(
                 e.get("AIGOV_EXCLUDED_NAMESPACES", ",".join(d.excluded_namespaces))
             ),
-            pod_name=e.get("POD_NAME", "").strip() or socket.gethostname(),
+            pod_name=e.get("POD_NAME", "").strip() or d.pod_name,
             lease_name=_name("AIGOV_LEASE_NAME", e.get("AIGOV_LEASE_NAME", d.lease_name).strip())
             or d.lease_name,
             lease_namespace=_name(

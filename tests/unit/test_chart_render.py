@@ -28,6 +28,7 @@ from tools.helm import CHART, Helm, HelmError, by_kind, one
 import aigov.handlers  # noqa: F401 - registers the handlers, whose ids are the webhook paths
 from aigov import webhooks
 from aigov.config import Settings
+from aigov.election import Timing
 
 ROOT = CHART.parents[1]
 Render = Callable[..., list[dict[str, Any]]]
@@ -50,7 +51,14 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         }
     },
     "no-kube-system-listed": {"webhooks": {"excludedNamespaces": []}},
-    "single-replica": {"replicaCount": 1, "peering": {"enabled": False}},
+    "single-replica": {"replicaCount": 1},
+    "fast-election": {
+        "leaderElection": {
+            "leaseDurationSeconds": 6,
+            "renewDeadlineSeconds": 4,
+            "retryPeriodSeconds": 0.5,
+        }
+    },
     "url": {"webhooks": {"url": "https://127.0.0.1:9443/"}},
     "everything-on": {
         "replicaCount": 3,
@@ -169,10 +177,8 @@ def test_helm_lint_strict_passes(helm: Helm, name: str) -> None:
         ({"image": {"digest": "latest"}}, "/image/digest"),
         ({"operator": {"webhookPort": 443}}, "/operator/webhookPort"),
         ({"surprise": True}, "additional properties 'surprise'"),
-        (
-            {"replicaCount": 2, "peering": {"enabled": False}},
-            "replicaCount > 1 needs peering.enabled=true",
-        ),
+        ({"peering": {"enabled": True}}, "additional properties 'peering'"),
+        ({"leaderElection": {"retryPeriodSeconds": 0}}, "/leaderElection/retryPeriodSeconds"),
     ],
 )
 def test_bad_values_are_refused_before_anything_is_rendered(
@@ -245,26 +251,11 @@ def test_every_value_is_explained_by_a_comment() -> None:
 def test_chart_crds_are_exact_copies_of_crds() -> None:
     ours = sorted(p.name for p in (ROOT / "crds").glob("*.yaml"))
     charted = sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
-    assert charted == sorted([*ours, "kopf.dev_clusterkopfpeerings.yaml"])
+    assert charted == ours
     for name in ours:
         assert (CHART / "crds" / name).read_bytes() == (ROOT / "crds" / name).read_bytes(), (
             f"charts/aigov/crds/{name} differs from crds/{name}: cp crds/*.yaml charts/aigov/crds/"
         )
-
-
-def test_peering_crd_is_the_one_kopf_looks_for() -> None:
-    crd = yaml.safe_load((CHART / "crds" / "kopf.dev_clusterkopfpeerings.yaml").read_text())
-    assert crd["metadata"]["name"] == "clusterkopfpeerings.kopf.dev"
-    assert crd["spec"]["group"] == "kopf.dev"
-    assert crd["spec"]["scope"] == "Cluster"
-    assert crd["spec"]["names"]["kind"] == "ClusterKopfPeering"
-    assert crd["spec"]["names"]["plural"] == "clusterkopfpeerings"
-    (version,) = crd["spec"]["versions"]
-    assert (version["name"], version["served"], version["storage"]) == ("v1", True, True)
-    # kopf patches status on the main resource: no status subresource, keys are peer ids.
-    assert "subresources" not in version
-    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
-    assert status["x-kubernetes-preserve-unknown-fields"] is True
 
 
 # ---- webhooks -----------------------------------------------------------------------------
@@ -435,34 +426,28 @@ def _rules(path: Path) -> dict[str, list[dict[str, Any]]]:
     return {d["metadata"]["name"]: d["rules"] for d in yaml.safe_load_all(path.read_text()) if d}
 
 
-def test_operator_role_mirrors_config_rbac_plus_peering(render: Render) -> None:
-    (reference,) = _rules(ROOT / "config" / "rbac" / "operator.yaml").values()
-    for values, peering in (({}, True), (VALUE_SETS["single-replica"], False)):
+def test_operator_roles_mirror_config_rbac(render: Render) -> None:
+    """The ClusterRole equals config/rbac's; the leader-election Role too, with the
+    release's Lease name in place of the local default (aigov)."""
+    reference = _rules(ROOT / "config" / "rbac" / "operator.yaml")
+    for values in ({}, VALUE_SETS["single-replica"]):
         objects = render(values)
         role = next(
             r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == "aigov-operator"
         )
-        extra = (
-            [
-                {
-                    "apiGroups": ["kopf.dev"],
-                    "resources": ["clusterkopfpeerings"],
-                    "verbs": ["get", "list", "watch"],
-                },
-                {
-                    "apiGroups": ["kopf.dev"],
-                    "resources": ["clusterkopfpeerings"],
-                    "resourceNames": [RELEASE],
-                    "verbs": ["patch"],
-                },
-            ]
-            if peering
-            else []
-        )
-        assert role["rules"] == [*reference, *extra]
-        assert one(objects, "ClusterKopfPeering") if peering else True
-        if not peering:
-            assert by_kind(objects, "ClusterKopfPeering") == []
+        assert role["rules"] == reference["aigov-operator"]
+        (election,) = by_kind(objects, "Role")
+        assert election["metadata"] == {
+            **election["metadata"],
+            "name": "aigov-leader-election",
+            "namespace": NAMESPACE,
+        }
+        assert election["rules"] == reference["aigov-leader-election"]
+        (binding,) = by_kind(objects, "RoleBinding")
+        assert binding["roleRef"]["name"] == "aigov-leader-election"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "aigov", "namespace": NAMESPACE}
+        ]
 
 
 def test_rbac_has_no_wildcards_and_no_secrets(
@@ -598,11 +583,15 @@ def test_environment_is_read_by_the_operator_as_intended(
     )
     # The operator's idea of "never intercepted" is the webhook selectors' NotIn list.
     assert settings.never_intercepted == _never(values)
-    peering = _merged(values, "peering.enabled", True)
-    assert settings.peering == (RELEASE if peering else "")
+    assert (settings.lease_name, settings.lease_namespace) == (RELEASE, NAMESPACE)
+    assert settings.lease_timing == Timing(
+        _merged(values, "leaderElection.leaseDurationSeconds", 15),
+        _merged(values, "leaderElection.renewDeadlineSeconds", 10),
+        _merged(values, "leaderElection.retryPeriodSeconds", 2),
+    )
     container = _container(objects)
-    (pod_id,) = [e for e in container["env"] if e["name"] == "POD_ID"]
-    assert pod_id["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    (pod_name,) = [e for e in container["env"] if e["name"] == "POD_NAME"]
+    assert pod_name["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert settings.cert_dir == Path(mounts["tls"]["mountPath"])
     assert mounts["tls"]["readOnly"] is True
@@ -628,10 +617,11 @@ def test_optional_objects_are_off_by_default(render: Render) -> None:
         "Secret",
         "ClusterRole",
         "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
         "Service",
         "Deployment",
         "PodDisruptionBudget",
-        "ClusterKopfPeering",
         "ValidatingWebhookConfiguration",
         "MutatingWebhookConfiguration",
     }

@@ -139,7 +139,7 @@ def test_the_charts_pod_becomes_these_podman_flags(tmp_path: Path) -> None:
     assert f"/tmp:rw,nosuid,nodev,size={64 * 2**20},mode=1777" in args
     assert f"{tls}:/etc/aigov/tls:ro" in args
     assert f"{sa}:/var/run/secrets/kubernetes.io/serviceaccount:ro" in args
-    assert "POD_ID=aigov-0" in args
+    assert "POD_NAME=aigov-0" in args
     assert "AIGOV_MANAGE_WEBHOOKS=false" in args
     assert "KUBERNETES_SERVICE_HOST=127.0.0.1" in args
 
