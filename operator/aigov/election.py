@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,7 +40,8 @@ class Timing:
     """How long a lease lasts and how often replicas look at it (seconds)."""
 
     lease_duration: float = 15.0
-    """How long the others wait, after the last renewal they saw, before taking over."""
+    """How long the others wait, after the last renewal they saw, before taking over
+    (written as whole seconds, leaseDurationSeconds, rounded up)."""
     renew_deadline: float = 10.0
     """How long the holder keeps reconciling without a successful renewal."""
     retry_period: float = 2.0
@@ -160,7 +162,7 @@ def step(observed: Observed | None, me: str, now: dt.datetime, mono: float, timi
     `now` is wall time (written in the record), `mono` monotonic time (compared with
     `observed.seen_at`).
     """
-    duration = max(1, round(timing.lease_duration))
+    duration = math.ceil(timing.lease_duration)  # whole seconds in the API; never shorter
     if observed is None:
         record = LeaseRecord(me, duration, acquire_time=now, renew_time=now)
         return Step(Action.CREATE, record, me)
