@@ -13,7 +13,7 @@ import kopf
 import prometheus_client
 
 from aigov import certs, kube, logs, webhooks
-from aigov.api.constants import MODEL_LABEL
+from aigov.api.constants import FINALIZER, MODEL_LABEL
 from aigov.config import Settings
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import GuardedWebhookServer
@@ -42,7 +42,7 @@ def prepare_certificates(settings: Settings) -> tuple[Path, bytes]:
 def configure(kopf_settings: kopf.OperatorSettings, runtime: Runtime) -> None:
     """Our names for kopf's bookkeeping, our webhook server, quiet event posting."""
     prefix = "operator.aigov.io"
-    kopf_settings.persistence.finalizer = "aigov.io/finalizer"
+    kopf_settings.persistence.finalizer = FINALIZER
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=prefix, key="last-handled-configuration"

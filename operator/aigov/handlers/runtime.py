@@ -66,13 +66,6 @@ class Runtime:
         if self.phases.pop(key, None) is not None:
             metrics.phases(self.phases.values())
 
-    def stop_reconciler(self, key: tuple[str, str]) -> None:
-        """Cancel the model's reconciler (the model is gone)."""
-        task = self.reconcilers.pop(key, None)
-        if task is not None:
-            task.cancel()
-        self.wakers.pop(key, None)
-
     def cancel_all_reconcilers(self) -> list[asyncio.Task[None]]:
         """Cancel every reconciler at once (leadership lost or the process stops) and forget
         their wake-up events; the cancelled tasks, for a caller that waits for them."""
