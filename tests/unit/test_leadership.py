@@ -1,9 +1,10 @@
 """The Elector loop (handlers.leadership) against an in-memory Lease that keeps the API
 server's one rule that matters here: a write must name the resourceVersion it read.
 
-Short timings (lease 1 s, the API's least; renew deadline 0.5 s; retry 0.1 s) so that the
-loop runs many rounds in a second; the e2e test (tests/e2e/test_chart.py) does the same with real
-processes, the real API server and the chart's timings.
+Short timings (lease 2 s; renew deadline 0.5 s; retry 0.1 s) so that the loop runs many
+rounds in a second, with bounds that leave room for a loaded machine; the e2e test
+(tests/e2e/test_chart.py) does the same with real processes, the real API server and the
+chart's timings.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from aigov.election import Timing
 from aigov.handlers import leadership
 from aigov.kube import lease
 
-FAST = Timing(lease_duration=1.0, renew_deadline=0.5, retry_period=0.1)
+FAST = Timing(lease_duration=2.0, renew_deadline=0.5, retry_period=0.1)
 
 
 class Store:
@@ -131,8 +132,8 @@ async def test_a_leader_cut_off_stops_before_the_other_takes_over(pair: Any) -> 
             assert not a.elector.leading
             await asyncio.sleep(0.005)
         taken = loop.time() - cut_at
-    assert stopped <= FAST.renew_deadline + FAST.retry_period
-    assert stopped < taken <= FAST.lease_duration + 2 * FAST.retry_period
+    assert stopped <= FAST.renew_deadline + 3 * FAST.retry_period
+    assert stopped < taken <= FAST.lease_duration + 5 * FAST.retry_period
     assert (a.changes, b.changes) == (["lead", "lose"], ["lead"])
     store.cut.clear()  # a is back: it sees b's lease and waits
     await watch(a, b, 0.5)
@@ -150,7 +151,8 @@ async def test_a_released_lease_is_taken_on_the_next_look(pair: Any) -> None:
     async with asyncio.timeout(3):
         while not b.elector.leading:  # noqa: ASYNC110 - polling the state under test
             await asyncio.sleep(0.005)
-    assert loop.time() - released_at <= 2 * FAST.retry_period
+    # Without the release, b would wait out the lease duration (2 s) from a's last renewal.
+    assert loop.time() - released_at < FAST.lease_duration / 2
     assert store.spec["leaseTransitions"] == 1
 
 

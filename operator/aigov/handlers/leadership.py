@@ -86,7 +86,7 @@ class Elector:
         return f"{self.namespace}/{self.name}"
 
     async def _look(self, loop: asyncio.AbstractEventLoop) -> None:
-        timeout = self.timing.retry_period
+        timeout, began = self.timing.retry_period, loop.time()
         found = await lease.read(self.namespace, self.name, timeout)
         mono, now = loop.time(), dt.datetime.now(dt.UTC)
         if found is None:
@@ -113,7 +113,7 @@ class Elector:
                 self.namespace, self.name, spec, self.observed.version, timeout
             )
         self.observed = election.Observed(step.record, version, mono)
-        self.renewed_at = mono  # when the look began: never later than the API server saw it
+        self.renewed_at = began  # never later than the API server saw it: the safe side
         if not self.leading:
             self.leading, self._holder = True, self.me
             metrics.LEADER.set(1)
