@@ -133,24 +133,34 @@ class Elector:
 
     async def release(self) -> None:
         """Give the Lease up (after the reconcilers stopped): the next replica to look
-        takes it at once instead of waiting out the lease duration."""
-        if not self.leading or self.observed is None:
+        takes it at once instead of waiting out the lease duration.
+
+        Reads the Lease first: a renewal cancelled with the loop may still have reached the
+        API server, so the version this replica last wrote may be stale. A conflict means
+        such a write just landed: read again (a few times; nobody else writes this holder).
+        """
+        if not self.leading:
             return
         self.leading = False
         metrics.LEADER.set(0)
-        record = election.released(self.observed.record, dt.datetime.now(dt.UTC))
-        try:
-            await lease.replace(
-                self.namespace,
-                self.name,
-                record.to_spec(),
-                self.observed.version,
-                self.timing.retry_period,
-            )
-        except Exception as exc:  # the others take over when the lease runs out
-            log.warning("lease not released", lease=self._lease, error=str(exc))
+        timeout = self.timing.retry_period
+        for _ in range(3):
+            try:
+                found = await lease.read(self.namespace, self.name, timeout)
+                current = election.LeaseRecord.from_spec(found[0] if found else None)
+                if found is None or current.holder != self.me:
+                    log.info("lease not held any more: nothing to release", lease=self._lease)
+                    return
+                record = election.released(current, dt.datetime.now(dt.UTC))
+                await lease.replace(self.namespace, self.name, record.to_spec(), found[1], timeout)
+            except lease.LeaseConflictError:
+                continue
+            except Exception as exc:  # the others take over when the lease runs out
+                log.warning("lease not released", lease=self._lease, error=str(exc))
+                return
+            log.info("lease released", lease=self._lease)
             return
-        log.info("lease released", lease=self._lease)
+        log.warning("lease not released: it kept changing", lease=self._lease)
 
 
 async def _campaign(elector: Elector, runtime: Runtime) -> None:
