@@ -648,9 +648,11 @@ def test_a_killed_leader_is_replaced_within_the_lease_duration(
         f"reconciled a change {time.monotonic() - start:.1f} s after that"
     )
     assert _changes(replica_c) == [FOLLOWING, LEADING]
-    # Not before the lease ran out (no two leaders), and within duration + retry period
-    # (+ 1 s for the API round trips of a loaded 2-core machine).
-    assert 15 - 2 - 1 <= took <= 15 + 2 + 1, f"{took:.1f}s"
+    # Not before the lease ran out (no two leaders): C counts 15 s from the first look that
+    # showed B's last renewal, which is at most a retry period (2 s) after it. And within
+    # the lease duration plus a retry period, + 3 s for the API round trips of this loaded
+    # 2-core machine (kill -> C's read -> C's write; a load average of 27 was seen).
+    assert 15 - 2 - 1 <= took <= 15 + 2 + 3, f"{took:.1f}s"
 
 
 # ---- uninstall -----------------------------------------------------------------------------

@@ -55,9 +55,10 @@ class Elector:
         self.renewed_at = 0.0
         self._holder = ""
         self._failing = False
+        self._next = timing.retry_period
 
     async def run(self) -> None:
-        """Look at the Lease every retry period: take, renew or wait."""
+        """Look at the Lease every retry period (or when it runs out): take, renew or wait."""
         loop = asyncio.get_running_loop()
         while True:
             # A holder's look must end before its renew deadline, whatever the API server
@@ -79,7 +80,8 @@ class Elector:
                 self._failing = True
             if self.leading and election.lost(self.renewed_at, loop.time(), self.timing):
                 self._lose("no renewal within the renew deadline")
-            await asyncio.sleep(self.timing.retry_period)
+            await asyncio.sleep(self._next)
+            self._next = self.timing.retry_period
 
     @property
     def _lease(self) -> str:
@@ -97,6 +99,10 @@ class Elector:
             self.observed = election.observe(self.observed, record, version, mono)
         step = election.step(self.observed, self.me, now, mono, self.timing)
         if step.action is election.Action.WAIT:
+            # Look again when the holder's lease runs out if that is sooner than a retry
+            # period: a dead leader is replaced after the lease duration, not up to a retry
+            # period later.
+            self._next = min(self.timing.retry_period, max(step.expires_in, 0.01))
             if self.leading:
                 self._lose(f"the lease is held by {step.holder}")
             if step.holder != self._holder:
