@@ -10,6 +10,7 @@ from typing import Any
 
 from aigov import metrics
 from aigov.config import Settings
+from aigov.handlers.reports import ReportWriter
 from aigov.policy.recognition import Recognition
 
 
@@ -25,6 +26,8 @@ class Runtime:
     cert_dir: Path | None = None
     """Where the webhook's serving certificate files are (made or mounted)."""
     ca_pem: bytes = b""
+    reports: ReportWriter = field(default_factory=lambda: ReportWriter(None))
+    """Writes each model's policy reports (ReportWriter.for_setting(settings.reports))."""
 
     wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
     reconcilers: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
