@@ -170,6 +170,7 @@ async def _reconcile(
         or any(indices["namespace_stops"].get(namespace, [])),
         report_format=reports.format if reports is not None else None,
         recognition=reports.recognition if reports is not None else None,
+        unchanged=reports.unchanged(namespace, name) if reports is not None else None,
     )
     if phases is not None and done.desired.phase is not None:
         phases[(namespace, name)] = done.desired.phase.value

@@ -20,7 +20,14 @@ from aigov.policy.placement import PlacementContext, pool_of, resolve
 from aigov.policy.recognition import Recognition
 from aigov.policy.standing import Evidence, standing
 from aigov.reconcile.binding import binding_patch
-from aigov.reconcile.reports import DesiredReport, ReportFormat, workload_report
+from aigov.reconcile.reports import (
+    DesiredReport,
+    ReportFormat,
+    context_key,
+    inputs_key,
+    report_name,
+    workload_report,
+)
 from aigov.reconcile.status import desired_status, status_patch
 from aigov.reconcile.workloads import PLACEMENT_FLAG, Flag, flag_changes, workload_refs
 
@@ -66,9 +73,11 @@ def model_pass(
     unreadable: Sequence[str] = (),
     report_format: ReportFormat | None = None,
     recognition: Recognition | None = None,
+    unchanged: Callable[[str, str], bool] | None = None,
 ) -> Pass:
     """Decide everything the reconciler writes for `model` at `now`; with `report_format`,
-    also each workload's policy report (`recognition`: the engine table admission uses)."""
+    also each workload's policy report (`recognition`: the engine table admission uses;
+    `unchanged(name, inputs)`: the report last written had these inputs, skip it)."""
     resolution = resolve(model, placement)
     condition = (resolution.resolved, resolution.reason, resolution.message)
     policy_ref = (
@@ -116,6 +125,7 @@ def model_pass(
         reports = workload_reports(
             items, flags, refs, evidence, now=now, report_format=report_format,
             placement=placement, recognition=recognition, misplaced=misplaced,
+            unchanged=unchanged,
         )  # fmt: skip
     return Pass(
         desired=desired,
@@ -144,10 +154,14 @@ def workload_reports(
     placement: PlacementContext | None = None,
     recognition: Recognition | None = None,
     misplaced: Callable[[str], bool] | None = None,
+    unchanged: Callable[[str, str], bool] | None = None,
 ) -> tuple[DesiredReport, ...]:
     """The report of each top-level workload: one per flag (`workload_refs` decided which
     objects are top-level; `refs` runs beside `flags`). A workload flagged PlacementViolation
-    fails the placement rule with the nodes outside its pools (`misplaced`) its pods run on."""
+    fails the placement rule with the nodes outside its pools (`misplaced`) its pods run on.
+    A report whose inputs are unchanged (`unchanged(name, inputs)`) is not computed again:
+    it comes back `reused`, without a body."""
+    context = context_key(evidence, now, report_format, placement)
     by_key = {(str(o.get("kind")), str((o.get("metadata") or {}).get("name"))): o for o in objects}
     reports = []
     for flag, ref in zip(flags, refs, strict=True):
@@ -159,6 +173,11 @@ def workload_reports(
             if flag.reason == PLACEMENT_FLAG and misplaced is not None
             else ()
         )
+        inputs = inputs_key(context, obj, outside)
+        name = report_name(flag.kind, flag.name)
+        if unchanged is not None and unchanged(name, inputs):
+            reports.append(DesiredReport(evidence.namespace, name, {}, "", inputs, reused=True))
+            continue
         reports.append(
             workload_report(
                 obj,
@@ -168,6 +187,7 @@ def workload_reports(
                 placement=placement,
                 recognition=recognition,
                 misplaced_on=outside,
+                inputs=inputs,
             )
         )
     return tuple(reports)

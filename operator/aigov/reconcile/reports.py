@@ -31,10 +31,10 @@ from typing import Any, Final
 from aigov.api.constants import GROUP, OPERATOR_NAME, Reason
 from aigov.api.enums import Lifecycle
 from aigov.policy.decision import Violation
-from aigov.policy.governance import evaluate
+from aigov.policy.governance import evaluate, model_violations
 from aigov.policy.placement import PlacementContext
 from aigov.policy.recognition import Recognition
-from aigov.policy.standing import Evidence
+from aigov.policy.standing import Evidence, standing
 from aigov.policy.workload import MalformedWorkload, parse_workload
 
 SOURCE: Final = OPERATOR_NAME
@@ -132,6 +132,10 @@ class DesiredReport:
     name: str
     body: dict[str, Any]
     digest: str
+    inputs: str = ""
+    """A fingerprint of everything the report was computed from (see `inputs_key`)."""
+    reused: bool = False
+    """Its inputs are those of the report last written: not computed again, `body` empty."""
 
 
 def report_name(kind: str, name: str) -> str:
@@ -269,6 +273,39 @@ def digest(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
+def context_key(
+    evidence: Evidence,
+    now: dt.datetime,
+    fmt: ReportFormat,
+    placement: PlacementContext | None = None,
+) -> str:
+    """A fingerprint of what every report of the model depends on besides the workload: the
+    model's own violations now (so an expiry changes it), its spec, lifecycle and placement
+    policy, and the nodes. Computed once per pass; with a workload's uid, resourceVersion
+    and misplaced nodes it says whether a report must be computed again (`inputs_key`), so a
+    timer pass over 10,000 unchanged workloads costs a string comparison each."""
+    parts: list[Any] = [fmt.value, evidence.name, evidence.invalid]
+    model = evidence.model
+    if model is not None:
+        st = standing(model, evidence.assessments, evidence.approvals, now, evidence.unreadable)
+        parts += [st.spec_hash, model.spec.lifecycle.value, model.spec.placement_policy]
+        parts += [v.render() for v in model_violations(st)]
+    if placement is not None:
+        policy = placement.policies.get(model.spec.placement_policy or "") if model else None
+        parts.append(policy.model_dump(mode="json", by_alias=True) if policy else None)
+        parts += sorted(repr(n) for n in placement.nodes)
+    canonical = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def inputs_key(context: str, obj: Mapping[str, Any], misplaced_on: Sequence[str]) -> str:
+    """What one report is computed from: the model's context and this version of the
+    workload (resourceVersion changes with every write to it) and where its pods run."""
+    raw = obj.get("metadata")
+    meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    return f"{context}/{meta.get('uid')}/{meta.get('resourceVersion')}/{','.join(misplaced_on)}"
+
+
 def workload_report(
     obj: Mapping[str, Any],
     evidence: Evidence,
@@ -278,8 +315,10 @@ def workload_report(
     placement: PlacementContext | None = None,
     recognition: Recognition | None = None,
     misplaced_on: Sequence[str] = (),
+    inputs: str = "",
 ) -> DesiredReport:
-    """The report `obj` (a top-level workload naming `evidence`'s model) should have now."""
+    """The report `obj` (a top-level workload naming `evidence`'s model) should have now;
+    `inputs` is carried along for the writer (see `inputs_key`)."""
     raw = obj.get("metadata")
     meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     kind, name = str(obj.get("kind")), str(meta.get("name"))
@@ -312,4 +351,4 @@ def workload_report(
     for result in results:
         result["timestamp"] = stamp
     return DesiredReport(namespace=namespace, name=body["metadata"]["name"], body=body,
-                         digest=found)  # fmt: skip
+                         digest=found, inputs=inputs)  # fmt: skip
