@@ -16,6 +16,7 @@ the CRD: it belongs to another release (Kyverno, the OpenReports chart).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +36,9 @@ from aigov.reconcile.reports import (
 
 log = logs.get("aigov.reports")
 
+WRITE_CONCURRENCY = 8
+"""Reports written at once: a first pass over many workloads is not one request at a time,
+nor a burst the API server's priority and fairness would have to queue."""
 RESEED_SECONDS = 600.0
 """How often a model's reports are compared with the cluster again (the slow timer)."""
 
@@ -97,6 +101,7 @@ class ReportWriter:
             if known is None:
                 return
             self.known[key] = known
+        writing = []
         for report in desired:
             seen = known.reports.get(report.name)
             if report.reused or (seen is not None and seen.digest == report.digest):
@@ -104,15 +109,24 @@ class ReportWriter:
                     known.reports[report.name] = Seen(seen.digest, seen.resource_version,
                                                       report.inputs)  # fmt: skip
                 continue
-            try:
-                version = await kube.apply_report(api.group, api.version, api.plural, report.body)
-            except Exception:
-                known.reports.pop(report.name, None)
-                log.exception("report not written", namespace=namespace, name=report.name)
-                continue
+            writing.append(report)
+        limit = asyncio.Semaphore(WRITE_CONCURRENCY)
+
+        async def write(report: DesiredReport) -> None:
+            async with limit:
+                try:
+                    version = await kube.apply_report(
+                        api.group, api.version, api.plural, report.body
+                    )
+                except Exception:
+                    known.reports.pop(report.name, None)
+                    log.exception("report not written", namespace=namespace, name=report.name)
+                    return
             self.writes += 1
             self.written_bytes += len(kube_json(report.body))
             known.reports[report.name] = Seen(report.digest, version, report.inputs)
+
+        await asyncio.gather(*(write(r) for r in writing))
         wanted = {r.name for r in desired}
         for name in [n for n in known.reports if n not in wanted]:
             seen = known.reports.pop(name)
