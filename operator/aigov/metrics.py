@@ -43,6 +43,14 @@ STOPS = prometheus_client.Counter(
     "Workloads brought to a safe state (scaled to zero or suspended), by reason.",
     ["reason"],
 )
+REPORT_WRITES = prometheus_client.Counter(
+    "aigov_report_writes",
+    "Policy report writes, by operation (applied, deleted): only changed reports are written.",
+    ["operation"],
+)
+REPORT_BYTES = prometheus_client.Counter(
+    "aigov_report_written_bytes", "Bytes of policy report bodies applied (compact JSON)."
+)
 
 
 def decided(

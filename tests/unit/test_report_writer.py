@@ -17,6 +17,7 @@ import pytest
 import structlog
 from builders import IMAGE, NAMESPACE, T0, governed_model, model_approval, model_spec
 from builders import risk_assessment as assessed
+from prometheus_client import REGISTRY
 
 from aigov import kube
 from aigov.api.models import spec_hash
@@ -152,10 +153,16 @@ async def test_a_deleted_report_comes_back_on_the_slow_timer(store: Store) -> No
     assert (NAMESPACE, "aigov-deployment-fraud-00001") in store.objects
 
 
+def counted(operation: str) -> float:
+    return REGISTRY.get_sample_value("aigov_report_writes_total", {"operation": operation}) or 0
+
+
 async def test_reports_of_workloads_gone_from_the_model_are_deleted(store: Store) -> None:
     w = writer()
+    applied, deleted = counted("applied"), counted("deleted")
     await w.sync(NAMESPACE, NAME, reports(3))
     await w.sync(NAMESPACE, NAME, reports(2))
+    assert (counted("applied") - applied, counted("deleted") - deleted) == (3, 1)
     assert sorted(name for _, name in store.objects) == [
         "aigov-deployment-fraud-00000", "aigov-deployment-fraud-00001",
     ]  # fmt: skip

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aigov import kube, logs
+from aigov import kube, logs, metrics
 from aigov.policy.recognition import Recognition
 from aigov.reconcile.reports import (
     APIS,
@@ -122,8 +122,11 @@ class ReportWriter:
                     known.reports.pop(report.name, None)
                     log.exception("report not written", namespace=namespace, name=report.name)
                     return
+            size = len(kube_json(report.body))
             self.writes += 1
-            self.written_bytes += len(kube_json(report.body))
+            self.written_bytes += size
+            metrics.REPORT_WRITES.labels(operation="applied").inc()
+            metrics.REPORT_BYTES.inc(size)
             known.reports[report.name] = Seen(report.digest, version, report.inputs)
 
         await asyncio.gather(*(write(r) for r in writing))
@@ -139,6 +142,7 @@ class ReportWriter:
                     name,
                     resource_version=seen.resource_version,
                 )
+                metrics.REPORT_WRITES.labels(operation="deleted").inc()
             except Exception:
                 log.exception("stale report not deleted", namespace=namespace, name=name)
 
