@@ -10,6 +10,7 @@ import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
 from aigov import logs
 from aigov.config import ConfigError, Settings
 from aigov.handlers.lifecycle import configure, prepare_certificates
+from aigov.handlers.reports import ReportWriter
 from aigov.handlers.runtime import Runtime
 from aigov.recognition import load_recognition
 
@@ -28,7 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aigov: configuration error: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
-    runtime = Runtime(settings=settings, recognition=recognition)
+    runtime = Runtime(
+        settings=settings,
+        recognition=recognition,
+        reports=ReportWriter.for_setting(settings.reports, recognition),
+    )
     runtime.cert_dir, runtime.ca_pem = prepare_certificates(settings)
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings, runtime)

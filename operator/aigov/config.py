@@ -90,6 +90,16 @@ def _timing(e: Mapping[str, str], default: Timing) -> Timing:
         raise ConfigError(f"lease timings: {exc}") from exc
 
 
+_REPORTS = ("openreports", "wgpolicy", "off")
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    picked = value.strip().lower()
+    if picked not in choices:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return picked
+
+
 @dataclass(frozen=True)
 class Settings:
     """What an aigov operator process needs to know; see `from_env` for the variables."""
@@ -197,6 +207,12 @@ class Settings:
     (AIGOV_BREAK_GLASS_GROUPS, comma-separated). Every such access is a decision record and
     an audit annotation, allowed or not."""
 
+    reports: str = "openreports"
+    """Which policy reports the operator keeps, one per governed workload (AIGOV_REPORTS):
+    openreports (openreports.io/v1alpha1 Report), wgpolicy (wgpolicyk8s.io/v1alpha2
+    PolicyReport, for clusters on Kyverno's defaults) or off. The CRD is never installed by
+    aigov; when it is absent the operator says so once and carries on."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default os.environ); raise ConfigError on bad values."""
@@ -250,6 +266,7 @@ class Settings:
             break_glass_groups=_split(
                 e.get("AIGOV_BREAK_GLASS_GROUPS", ",".join(d.break_glass_groups))
             ),
+            reports=_choice("AIGOV_REPORTS", e.get("AIGOV_REPORTS", d.reports), _REPORTS),
         )
 
     @property

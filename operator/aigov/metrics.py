@@ -67,6 +67,16 @@ def _decisions(webhook: str, decision: str, mode: str, reason: str) -> Any:
     return DECISIONS.labels(webhook=webhook, decision=decision, mode=mode, reason=reason)
 
 
+REPORT_WRITES = prometheus_client.Counter(
+    "aigov_report_writes",
+    "Policy report writes, by operation (applied, deleted): only changed reports are written.",
+    ["operation"],
+)
+REPORT_BYTES = prometheus_client.Counter(
+    "aigov_report_written_bytes", "Bytes of policy report bodies applied (compact JSON)."
+)
+
+
 def decided(
     webhook: str, decision: str, mode: str | None, reasons: Iterable[str], seconds: float
 ) -> None:

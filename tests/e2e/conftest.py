@@ -46,7 +46,14 @@ def audit_log(kubeconfig: Path) -> Path:
 @pytest.fixture(scope="session")
 def kube(kubeconfig: Path) -> Iterator[Kube]:
     client = Kube(binaries.find("kubectl"), kubeconfig)
-    for path in ("crds", "tests/e2e/manifests/kserve-inferenceservice-crd.yaml", "config/rbac"):
+    # The OpenReports Report stand-in goes in before the operator starts, as in a cluster
+    # running Kyverno or the OpenReports chart (the wgpolicyk8s one is left to test_reports).
+    for path in (
+        "crds",
+        "tests/e2e/manifests/kserve-inferenceservice-crd.yaml",
+        "tests/e2e/manifests/openreports-report-crd.yaml",
+        "config/rbac",
+    ):
         client.run(
             "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / path), check=True
         )
@@ -55,6 +62,7 @@ def kube(kubeconfig: Path) -> Iterator[Kube]:
         client.apply(crd)
     names = [f"crd/{c}.aigov.io" for c in ("governedmodels", "riskassessments", "modelapprovals")]
     names += ["crd/placementpolicies.aigov.io", "crd/trustedsigners.aigov.io"]
+    names += ["crd/reports.openreports.io"]
     names += [f"crd/{crd['metadata']['name']}" for crd in stand_ins]
     client.run("wait", "--for=condition=Established", *names, "--timeout=60s")
     yield client

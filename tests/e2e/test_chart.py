@@ -428,6 +428,11 @@ def test_governed_workflow_through_the_chart(
     events = _audit(kubeconfig, release.user)
     assert _wrote(events, "governedmodels", ns, "status")
     assert _wrote(events, "deployments", ns)
+    kube.wait_for(  # the policy report, by server-side apply (create) through the chart's role
+        lambda: _wrote(_audit(kubeconfig, release.user), "reports", ns),
+        "a Report written through the chart's RBAC",
+        30,
+    )
     assert _reconciled(chart_operator, ns, "scorer")
 
 

@@ -75,6 +75,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "adminGroups": ["platform-admins"],
             "accessRestrictedFor": ["high", "limited"],
             "breakGlassGroups": ["sre-oncall"],
+            "reports": "wgpolicy",
         },
         "recognition": {
             "engines": [
@@ -502,6 +503,7 @@ def test_environment_is_read_by_the_operator_as_intended(
         _merged(values, "operator.adminGroups", ["system:masters", "aigov-admins"])
     )
     assert settings.log_level == _merged(values, "operator.logLevel", "INFO")
+    assert settings.reports == _merged(values, "operator.reports", "openreports")
     assert settings.access_restricted_for == tuple(
         _merged(values, "operator.accessRestrictedFor", ["high"])
     )

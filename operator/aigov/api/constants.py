@@ -98,3 +98,7 @@ class Reason(StrEnum):
     not match the object, or the key may not perform this duty."""
     INVALID_REQUEST = "InvalidRequest"
     """Not a governance rule: the AdmissionReview itself could not be understood."""
+
+
+OPERATOR_NAME: Final = "aigov"
+"""The operator's name where other tools expect one: the reports' source, managed-by."""

@@ -22,9 +22,10 @@ from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel
 from aigov.config import Settings
 from aigov.handlers import indexes
+from aigov.handlers.reports import ReportWriter
 from aigov.handlers.runtime import Runtime
 from aigov.policy.reserved import reservations, untainted
-from aigov.reconcile.model import model_pass
+from aigov.reconcile.model import model_pass, workload_reports
 from aigov.reconcile.workloads import Flag, flag_changes, workload_refs
 
 log = logs.get("aigov.reconcile")
@@ -109,19 +110,28 @@ async def write_workloads(
 
 
 async def _orphaned(
-    namespace: str, name: str, indices: Mapping[str, Any], settings: Settings
+    namespace: str,
+    name: str,
+    indices: Mapping[str, Any],
+    settings: Settings,
+    reports: ReportWriter | None = None,
 ) -> None:
     """The model was deleted while workloads ran it: flag them ModelNotFound (and stop them
     where stop-on-loss applies), so nothing keeps running on a model the cluster no longer
     records. The flags go when a model of that name is approved again."""
     objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
-    _, flags = workload_refs(objects, {}, Reason.MODEL_NOT_FOUND.value)
+    refs, flags = workload_refs(objects, {}, Reason.MODEL_NOT_FOUND.value)
     log.info("governed model deleted", namespace=namespace, name=name, workloads=len(flags))
     stopping = settings.stop_workloads or any(indices["namespace_stops"].get(namespace, []))
     stops = tuple(f for f in flags if f.stop_patch() is not None) if stopping else ()
     changed = tuple(flag_changes(flags))
     attention = tuple(f for f in changed if not f.stoppable) if stopping else ()
     await write_workloads(changed, stops, attention)
+    if reports is not None and reports.format is not None:
+        gone, now = indexes.evidence(indices, namespace, name), dt.datetime.now(dt.UTC)
+        done = workload_reports(objects, flags, refs, gone, now=now, report_format=reports.format)
+        await reports.sync(namespace, name, done)
+        reports.forget(namespace, name)
 
 
 async def _reconcile(
@@ -130,12 +140,14 @@ async def _reconcile(
     indices: Mapping[str, Any],
     settings: Settings,
     phases: dict[tuple[str, str], str] | None = None,
+    *,
+    reports: ReportWriter | None = None,
 ) -> float | None:
     """One level-based pass over model `name`; returns seconds until the next is due, or
     None when the model is gone (its workloads flagged: nothing more to do)."""
     body = await kube.get("GovernedModel", namespace, name)
     if body is None:
-        await _orphaned(namespace, name, indices, settings)
+        await _orphaned(namespace, name, indices, settings, reports)
         return None
     try:
         model = GovernedModel.from_body(body)
@@ -156,6 +168,9 @@ async def _reconcile(
         unreadable=ev.unreadable,
         stop_workloads=settings.stop_workloads
         or any(indices["namespace_stops"].get(namespace, [])),
+        report_format=reports.format if reports is not None else None,
+        recognition=reports.recognition if reports is not None else None,
+        unchanged=reports.unchanged(namespace, name) if reports is not None else None,
     )
     if phases is not None and done.desired.phase is not None:
         phases[(namespace, name)] = done.desired.phase.value
@@ -166,6 +181,8 @@ async def _reconcile(
     for kind, obj_name, patch in done.binding_patches:
         await kube.merge_patch(kind, namespace, obj_name, patch, "status")
     await write_workloads(done.flags, done.stops, done.attention)
+    if reports is not None:
+        await reports.sync(namespace, name, done.reports)
     # A little past the expiry, so the pass that wakes up sees it expired.
     due = done.due_in + 0.05 if done.due_in is not None else RESYNC_SECONDS
     return min(RESYNC_SECONDS, due)
@@ -180,7 +197,9 @@ async def _reconcile_forever(
         wake.clear()
         log.debug("reconcile pass", namespace=key[0], name=key[1])
         try:
-            delay = await _reconcile(key[0], key[1], indices, runtime.settings, runtime.phases)
+            delay = await _reconcile(
+                key[0], key[1], indices, runtime.settings, runtime.phases, reports=runtime.reports
+            )
         except asyncio.CancelledError:
             raise
         except Exception:  # one failed pass must not end the model's reconciler

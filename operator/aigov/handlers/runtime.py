@@ -10,6 +10,7 @@ from typing import Any
 
 from aigov import metrics
 from aigov.config import Settings
+from aigov.handlers.reports import ReportWriter
 from aigov.policy.recognition import Recognition
 
 
@@ -31,6 +32,8 @@ class Runtime:
     leading: bool = False
     """Whether this replica holds the leader Lease (handlers.leadership). Reconcilers run
     only while it does: start_reconciler does nothing otherwise."""
+    reports: ReportWriter = field(default_factory=lambda: ReportWriter(None))
+    """Writes each model's policy reports (ReportWriter.for_setting(settings.reports))."""
 
     wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
     """(namespace, model) -> the event that wakes that model's reconciler."""

@@ -9,13 +9,17 @@ kopf's event loop. Only aigov.handlers imports this package (pyproject import co
 
 from aigov.kube.events import post_event
 from aigov.kube.objects import get, list_labelled, merge_patch
+from aigov.kube.reports import apply_report, delete_report, list_reports
 from aigov.kube.webhooks import apply_webhook_configuration, delete_webhook_configuration
 
 __all__ = [
+    "apply_report",
     "apply_webhook_configuration",
+    "delete_report",
     "delete_webhook_configuration",
     "get",
     "list_labelled",
+    "list_reports",
     "merge_patch",
     "post_event",
 ]
