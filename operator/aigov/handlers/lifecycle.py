@@ -19,6 +19,10 @@ from aigov.handlers.server import GuardedWebhookServer
 
 log = logs.get("aigov.lifecycle")
 
+STARTUP_RETRY_SECONDS = 2.0
+"""Between attempts of the start-up activity (kopf's default is 60 s): an operator started
+while the API server is down serves soon after it is back (tests/faults measures it)."""
+
 
 def prepare_certificates(settings: Settings) -> tuple[Path, bytes]:
     """The directory holding tls.crt/tls.key/ca.crt, and the CA bundle to publish.
@@ -68,12 +72,16 @@ def _client_config(runtime: Runtime) -> dict[str, Any]:
     }
 
 
-@kopf.on.startup()
+@kopf.on.startup(backoff=STARTUP_RETRY_SECONDS)
 async def start(*, memo: Any, **_: Any) -> None:
-    """Serve health and metrics; for local runs, route the API server's webhooks to us."""
+    """Serve health and metrics; for local runs, route the API server's webhooks to us.
+
+    Retried until it succeeds (an operator may start while the API server is down), so each
+    step is done once: a retry must not bind the health port a second time.
+    """
     runtime: Runtime = memo.runtime
     settings = runtime.settings
-    if settings.health_port:
+    if settings.health_port and getattr(memo, "health_runner", None) is None:
         memo.health_runner = await _start_health(runtime)
     if settings.manage_webhooks:
         for build in (webhooks.mutating_configuration, webhooks.validating_configuration):

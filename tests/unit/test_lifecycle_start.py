@@ -1,0 +1,35 @@
+"""The start-up activity is retried until it succeeds (an operator may start while the API
+server is down): a retry must not fail on what the first attempt already did."""
+
+from __future__ import annotations
+
+import socket
+from types import SimpleNamespace
+
+import aiohttp
+
+from aigov.config import Settings
+from aigov.handlers import lifecycle
+from aigov.handlers.runtime import Runtime
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_a_retried_start_keeps_the_health_endpoint_it_opened() -> None:
+    settings = Settings(health_port=_free_port(), webhook_host="127.0.0.1")
+    memo = SimpleNamespace(runtime=Runtime(settings=settings))
+    await lifecycle.start(memo=memo)
+    first = memo.health_runner
+    try:
+        await lifecycle.start(memo=memo)  # what kopf does after a failed first attempt
+        assert memo.health_runner is first
+        url = f"http://127.0.0.1:{settings.health_port}/healthz"
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            assert resp.status == 200
+    finally:
+        await first.cleanup()
