@@ -21,6 +21,7 @@ test: venv binaries ## Lint, unit and end-to-end tests against the real local co
 	$(PY) -m pytest tests/unit -q
 	$(MAKE) image-archive
 	$(PY) -m pytest tests/e2e -q -m e2e
+	$(MAKE) faults
 
 ##@ Development
 
@@ -47,6 +48,10 @@ unit: venv ## Unit tests only (no cluster, seconds; the slow fuzz runs in make t
 .PHONY: e2e
 e2e: venv binaries image-archive ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
 	$(PY) -m pytest tests/e2e -q -m e2e
+
+.PHONY: faults
+faults: venv binaries ## Fault suite: SIGKILL the operator, restart kube-apiserver and etcd, on a control plane of its own (minutes)
+	$(PY) -m pytest tests/faults -q -m faults
 
 .PHONY: run
 run: venv ## Run the operator out of cluster against $(KUBECONFIG), webhook on 127.0.0.1
