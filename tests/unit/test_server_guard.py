@@ -359,3 +359,20 @@ async def test_a_thousand_mutated_reviews_get_well_formed_answers(harness: Harne
             assert response["status"]["message"].startswith("aigov")
     status, body = await harness.post(review("uid-after"))
     assert (status, body["response"]["allowed"]) == (200, True)
+
+
+async def test_a_body_nested_deeper_than_pythons_parser_gets_a_well_formed_refusal(
+    harness: Harness,
+) -> None:
+    """The API server passes JSON nested up to 10,000 levels (in fields that keep unknown
+    content); Python's parser stops near 1,000 with RecursionError. The answer must still be
+    an AdmissionReview refusal, not aiohttp's bare 500 page (left to the failurePolicy)."""
+    depth = 5_000
+    data = b'{"a":' * depth + b"1" + b"}" * depth
+    status, body = await harness.post(data=data)
+    assert status == 400
+    assert body["response"]["allowed"] is False
+    assert body["response"]["status"]["message"].startswith("aigov: the request body is not JSON")
+    assert harness.calls == []
+    status, body = await harness.post(review("uid-after-deep"))
+    assert (status, body["response"]["allowed"]) == (200, True)

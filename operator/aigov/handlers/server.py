@@ -101,7 +101,7 @@ class GuardedWebhookServer(kopf.WebhookServer):
         request = request.clone(client_max_size=MAX_REVIEW_BYTES)
         try:
             json.loads(await request.text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             return aiohttp.web.json_response(
                 _refusal("", 400, f"aigov: the request body is not JSON: {exc}"), status=400
             )
