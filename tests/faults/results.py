@@ -19,6 +19,8 @@ class FaultResult:
     """Ungoverned GPU workloads admitted in the enforce namespace: must be 0."""
     probes: dict[str, int] = field(default_factory=dict)
     """Ungoverned probes by outcome (refused, failed-closed, unavailable, allowed)."""
+    ready_s: float | None = None
+    """Until a restarted operator answered /readyz (None: the operator ran on)."""
     admission_s: float | None = None
     """Until aigov refused an ungoverned probe and admitted a governed one again."""
     converged_s: float | None = None
@@ -41,13 +43,14 @@ class Results:
         def secs(v: float | None) -> str:
             return "-" if v is None else f"{v:.1f}"
 
-        head = f"{'fault':<34} {'wrongly allowed':>15} {'probes':>7} {'admission s':>11} "
+        head = f"{'fault':<34} {'wrongly allowed':>15} {'probes':>7} {'ready s':>7} "
+        head += f"{'admission s':>11} "
         head += f"{'converged s':>11} {'history':>8}"
         lines = [head, "-" * len(head)]
         for r in self.items:
             lines.append(
                 f"{r.fault:<34} {r.wrongly_allowed:>15} {sum(r.probes.values()):>7} "
-                f"{secs(r.admission_s):>11} {secs(r.converged_s):>11} "
+                f"{secs(r.ready_s):>7} {secs(r.admission_s):>11} {secs(r.converged_s):>11} "
                 f"{'intact' if r.history_intact else 'BROKEN':>8}"
             )
         return "\n".join(lines)

@@ -43,14 +43,15 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
 LEASE_S = 15.0
 """Leader-election lease duration: how long a dead leader's Lease can hold off a new one."""
-START_S = 30.0
-"""An operator's start-up on a loaded 2-core machine: interpreter, kopf, index load."""
+START_S = 60.0
+"""An operator's start-up on a loaded 2-core machine (measured up to ~35 s while a burst of
+admissions competes for the CPU): interpreter, kopf, webhook configuration, index load."""
 PASS_S = 15.0
 """One reconcile pass over a model and its workloads, with retries of failed writes."""
 ADMISSION_BOUND = START_S + PASS_S
 """Admission needs no lease: start-up, and the API server's webhook client reconnecting."""
 CONVERGE_BOUND = LEASE_S + START_S + PASS_S
-FLEET = 16
+FLEET = 8
 """Deployments per revoked model: enough that a flagging pass takes a visible while."""
 DOWN_S = 5.0
 """How long etcd or the API server stays down."""
@@ -185,6 +186,7 @@ def test_sigkill_in_the_middle_of_a_flagging_pass(world: World) -> None:
         time.sleep(2)
         restarted = time.monotonic()
         world.operator.start(ready_within=ADMISSION_BOUND)
+        result.ready_s = time.monotonic() - restarted
         result.admission_s = prober.wait_serving(restarted, ADMISSION_BOUND)
         result.converged_s = world.wait_converged(model, restarted)
     world.check_admission(prober, result)
@@ -199,7 +201,7 @@ def test_sigkill_during_a_burst_of_admissions(world: World) -> None:
     before = world.fleet(model)
     result = FaultResult("operator SIGKILL in admission burst", "new operator process started")
     result.workloads = FLEET
-    with Prober(world.cluster, world.ns, "steady", threads=4, pause=0) as prober:
+    with Prober(world.cluster, world.ns, "steady", threads=4, pause=0.01) as prober:
         time.sleep(3)
         assert prober.counts().get("refused", 0) > 0, "the burst never reached aigov"
         world.revoke(model)
@@ -208,6 +210,7 @@ def test_sigkill_during_a_burst_of_admissions(world: World) -> None:
         time.sleep(3)
         restarted = time.monotonic()
         world.operator.start(ready_within=ADMISSION_BOUND)
+        result.ready_s = time.monotonic() - restarted
         result.admission_s = prober.wait_serving(restarted, ADMISSION_BOUND)
         prober.calm()  # the burst is over; the pass is measured under ordinary load
         result.converged_s = world.wait_converged(model, restarted)
@@ -239,8 +242,8 @@ def test_restart_of_a_control_plane_component(world: World, component: str) -> N
 
 def test_operator_started_while_the_api_server_is_down(world: World) -> None:
     """The operator dies (SIGKILL) right after a revocation, the API server goes down, a new
-    operator starts and waits; the API server comes back DOWN_S + 10 s later. Recovery = the
-    API server is healthy again."""
+    operator starts, fails to reach it and waits; the API server comes back DOWN_S after that
+    failure. Recovery = the API server is healthy again."""
     model = "started-in-outage"
     before = world.fleet(model)
     result = FaultResult("operator started, API server down", "kube-apiserver healthy")
@@ -250,12 +253,15 @@ def test_operator_started_while_the_api_server_is_down(world: World) -> None:
         world.operator.kill()
         world.cluster.stop("kube-apiserver")
         operator = world.operator.start(ready_within=None)
-        time.sleep(DOWN_S + 10)
+        # It has tried to reach the API server, failed, and waits to try again.
+        _watch_log(operator.log, "Activity 'start' failed", START_S)
+        time.sleep(DOWN_S)
         assert operator.process.poll() is None, f"operator exited:\n{operator.tail()}"
         assert not operator.ready(), "ready without an API server"
         world.cluster.start("kube-apiserver")
         recovered = time.monotonic()
         wait_ready(operator, ADMISSION_BOUND)
+        result.ready_s = time.monotonic() - recovered
         result.admission_s = prober.wait_serving(recovered, ADMISSION_BOUND)
         result.converged_s = world.wait_converged(model, recovered)
     world.check_admission(prober, result)
