@@ -21,6 +21,7 @@ test: venv binaries chromium ## Lint, unit and end-to-end tests against the real
 	$(PY) -m pytest tests/unit -q
 	$(MAKE) image-archive
 	$(PY) -m pytest tests/e2e -q -m e2e
+	$(MAKE) faults
 
 ##@ Development
 
@@ -51,6 +52,10 @@ e2e: venv binaries image-archive chromium ## End-to-end tests only (starts the c
 .PHONY: chromium
 chromium: ## Chromium from Debian's packages (apt-get as root, when missing): the evidence report's browser test
 	bash tools/chromium.sh >/dev/null
+
+.PHONY: faults
+faults: venv binaries ## Fault suite: SIGKILL the operator, restart kube-apiserver and etcd, on a control plane of its own (minutes)
+	$(PY) -m pytest tests/faults -q -m faults
 
 .PHONY: run
 run: venv ## Run the operator out of cluster against $(KUBECONFIG), webhook on 127.0.0.1

@@ -145,6 +145,51 @@ class Cluster:
             return False
         return True
 
+    # ---- one component (the fault suite) ---------------------------------------------------
+
+    def stop(self, name: str) -> None:
+        """Stop one component (SIGTERM, then SIGKILL after 15 s); its data stays.
+
+        For the fault suite: an outage of etcd or the API server while the rest runs on.
+        """
+        self._component(name)
+        self._stop(name)
+
+    def start(self, name: str, wait: float = 90) -> None:
+        """Start one stopped component with the arguments `up()` gives it; for etcd and the
+        API server, return once it answers its health endpoint."""
+        self._component(name)
+        if self._alive(name):
+            raise ClusterError(f"{name} is running already; stop it first")
+        args = {
+            "etcd": self._etcd_args,
+            "kube-apiserver": self._apiserver_args,
+            "kube-controller-manager": self._kcm_args,
+            "kube-scheduler": self._scheduler_args,
+            "kwok": self._kwok_args,
+        }[name](binaries.find(name))
+        self._start(name, args)
+        if name == "etcd":
+            self._wait(f"http://127.0.0.1:{self.ports.etcd_client}/health", name, wait, tls=False)
+        elif name == "kube-apiserver":
+            self._wait(f"{self.server}/readyz", name, wait)
+
+    def restart(self, name: str, down_for: float = 0.0, wait: float = 90) -> None:
+        """Stop one component, leave it down `down_for` seconds, start it again."""
+        self.stop(name)
+        time.sleep(down_for)
+        self.start(name, wait)
+
+    def alive(self, name: str) -> bool:
+        """True when the component's process runs (not whether it is healthy)."""
+        self._component(name)
+        return self._alive(name)
+
+    @staticmethod
+    def _component(name: str) -> None:
+        if name not in COMPONENTS:
+            raise ClusterError(f"unknown component {name!r}; one of {', '.join(COMPONENTS)}")
+
     # ---- components ------------------------------------------------------------------------
 
     def _etcd_args(self, exe: Path) -> list[str]:

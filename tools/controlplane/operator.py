@@ -56,9 +56,17 @@ class Operator:
 
 @contextlib.contextmanager
 def running_operator(
-    kubeconfig: Path, log: Path, config_name: str = "aigov-local", **env: str
+    kubeconfig: Path,
+    log: Path,
+    config_name: str = "aigov-local",
+    ready_within: float | None = 90,
+    **env: str,
 ) -> Iterator[Operator]:
-    """Start `python -m aigov`, wait until ready, stop it (SIGTERM, graceful) afterwards."""
+    """Start `python -m aigov`, wait until ready, stop it (SIGTERM, graceful) afterwards.
+
+    `ready_within=None` yields at once: the fault suite starts an operator while the API
+    server is down and waits for it itself (`wait_ready`).
+    """
     webhook_port, health_port = free_port(), free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     environment = {
@@ -82,7 +90,8 @@ def running_operator(
         )
     operator = Operator(process, log, webhook_port, health_port, config_name)
     try:
-        _wait_ready(operator, 90)
+        if ready_within is not None:
+            wait_ready(operator, ready_within)
         yield operator
     finally:
         if process.poll() is None:
@@ -94,7 +103,8 @@ def running_operator(
                 process.wait()
 
 
-def _wait_ready(operator: Operator, seconds: float) -> None:
+def wait_ready(operator: Operator, seconds: float) -> None:
+    """Return once the operator's /readyz answers 200; OperatorError if it exits or is late."""
     deadline = time.monotonic() + seconds
     while not operator.ready():
         if operator.process.poll() is not None:

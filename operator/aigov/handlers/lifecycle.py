@@ -22,6 +22,10 @@ from aigov.handlers.server import AdmissionServer, TlsFiles
 
 log = logs.get("aigov.lifecycle")
 
+STARTUP_RETRY_SECONDS = 2.0
+"""Between attempts of the start-up activity (kopf's default is 60 s): an operator started
+while the API server is down serves soon after it is back (tests/faults measures it)."""
+
 
 def prepare_certificates(settings: Settings) -> tuple[Path, bytes]:
     """The directory holding tls.crt/tls.key/ca.crt, and the CA bundle to publish.
@@ -66,7 +70,7 @@ def _client_config(runtime: Runtime) -> dict[str, Any]:
     }
 
 
-@kopf.on.startup()
+@kopf.on.startup(backoff=STARTUP_RETRY_SECONDS)
 async def start(*, memo: Any, **kwargs: Any) -> None:
     """Serve admission, health and metrics; for local runs, route the API server's webhooks
     to us.
@@ -74,20 +78,24 @@ async def start(*, memo: Any, **kwargs: Any) -> None:
     kopf passes start-up handlers its live indexes (empty until the watches load them):
     the admission server reads them through one KopfIndexView for the life of the process
     and refuses what it cannot judge until Runtime.ready.
+
+    Retried until it succeeds (an operator may start while the API server is down), so each
+    step is done once: a retry must not bind a port a second time.
     """
     runtime: Runtime = memo.runtime
     settings = runtime.settings
     cert_dir = runtime.cert_dir
     assert cert_dir is not None
-    server = AdmissionServer(
-        admission.routes(runtime, KopfIndexView(kwargs, runtime)),
-        host=settings.webhook_host,
-        port=settings.webhook_port,
-        tls=TlsFiles(cert=cert_dir / "tls.crt", key=cert_dir / "tls.key"),
-    )
-    await server.start()
-    memo.admission_server = server
-    if settings.health_port:
+    if getattr(memo, "admission_server", None) is None:
+        server = AdmissionServer(
+            admission.routes(runtime, KopfIndexView(kwargs, runtime)),
+            host=settings.webhook_host,
+            port=settings.webhook_port,
+            tls=TlsFiles(cert=cert_dir / "tls.crt", key=cert_dir / "tls.key"),
+        )
+        await server.start()
+        memo.admission_server = server
+    if settings.health_port and getattr(memo, "health_runner", None) is None:
         memo.health_runner = await _start_health(runtime)
     if settings.manage_webhooks:
         for build in (webhooks.mutating_configuration, webhooks.validating_configuration):
