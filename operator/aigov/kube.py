@@ -229,3 +229,51 @@ async def merge_patch(
     except ApiException as exc:
         if exc.status != 404:  # gone meanwhile: nothing to patch
             raise
+
+
+# The decision log's checkpoints: one ConfigMap in the operator's namespace, written by name
+# (the RBAC grants get and patch on that name only, and create).
+def _configmap_path(namespace: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{namespace}/configmaps" + (f"/{name}" if name else "")
+
+
+async def read_configmap_data(namespace: str, name: str) -> dict[str, str] | None:
+    """The data of a ConfigMap, or None when it does not exist."""
+    try:
+        body = await asyncio.to_thread(_call_sync, "GET", _configmap_path(namespace, name))
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    data: dict[str, str] = body.get("data") or {}
+    return data
+
+
+async def write_configmap_data(
+    namespace: str, name: str, data: dict[str, str | None], labels: dict[str, str]
+) -> None:
+    """Merge `data` into a ConfigMap (None deletes a key), creating it when absent."""
+    path = _configmap_path(namespace, name)
+    patch = {"data": data}
+    try:
+        await asyncio.to_thread(
+            _call_sync, "PATCH", path, patch, None, "application/merge-patch+json"
+        )
+        return
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {k: v for k, v in data.items() if v is not None},
+    }
+    try:
+        await asyncio.to_thread(_call_sync, "POST", _configmap_path(namespace), body)
+    except ApiException as exc:
+        if exc.status != 409:  # another replica made it meanwhile: merge into theirs
+            raise
+        await asyncio.to_thread(
+            _call_sync, "PATCH", path, patch, None, "application/merge-patch+json"
+        )

@@ -32,7 +32,12 @@ from aigov import logs
 
 log = logs.get("aigov.replicas")
 
-SERVING_MODULES = ("aigov.handlers.lifecycle", "aigov.handlers.indexes", "aigov.handlers.admission")
+SERVING_MODULES = (
+    "aigov.handlers.lifecycle",
+    "aigov.handlers.indexes",
+    "aigov.handlers.admission",
+    "aigov.handlers.decisionlog",
+)
 """Modules of the admission side: their start-up/clean-up and event handlers run in every
 replica (health endpoint, readiness gate). Those of any other module (e.g. the reconcilers'
 event and clean-up handlers) run only in the leader, in the reconciler's event loop."""
