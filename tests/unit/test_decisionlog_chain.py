@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 
 import pytest
@@ -52,7 +53,9 @@ GO_TEXT = (
     "If you think cryptography is the answer to your problem,\n"
     "then you don't know what your problem is.\n"
 )
-GO_SIG = "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+GO_SIG = (
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+)
 
 
 def _go_key() -> Ed25519PrivateKey:
@@ -100,7 +103,7 @@ def test_chain_links_each_record_to_the_one_before() -> None:
     records = [json.loads(text) for text in lines]
     assert [r["seq"] for r in records] == [1, 2, 3]
     assert records[0]["prevHash"] == GENESIS
-    for before, after in zip(records, records[1:], strict=False):
+    for before, after in itertools.pairwise(records):
         assert after["prevHash"] == before["hash"]
     for record, text in zip(records, lines, strict=True):
         assert record["hash"] == record_hash(record)
@@ -169,7 +172,9 @@ def _request(**kw: object) -> AdmissionRequest:
         "namespace": "risk",
         "name": "scorer",
         "user": UserInfo("alice", ("ml-engineers", "system:authenticated")),
-        "object": {"spec": {"template": {"spec": {"containers": [{"env": [{"value": "s3cr3t"}]}]}}}},
+        "object": {
+            "spec": {"template": {"spec": {"containers": [{"env": [{"value": "s3cr3t"}]}]}}}
+        },
     }
     base.update(kw)
     return AdmissionRequest(**base)  # type: ignore[arg-type]
@@ -184,8 +189,11 @@ def test_admission_record_holds_who_what_outcome_reasons_and_controls_but_no_bod
     assert fields["user"] == "alice"
     assert fields["groups"] == ["ml-engineers", "system:authenticated"]
     assert fields["object"] == {
-        "apiVersion": "apps/v1", "kind": "Deployment", "namespace": "risk", "name": "scorer",
-    }  # fmt: skip
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "namespace": "risk",
+        "name": "scorer",
+    }
     assert fields["reasons"] == [{"code": "NotApproved", "path": "metadata.labels"}]
     assert fields["specHash"] == "ab" * 32
     assert {"A.6.2.8", "Art.12", *BY_REASON["NotApproved"]} <= set(fields["controls"])
@@ -228,6 +236,17 @@ def test_new_history_entries_follow_the_last_recorded_one() -> None:
 
 
 def test_only_the_newest_logs_are_kept_in_the_configmap() -> None:
-    keys = [f"2026120{d}T000000Z.r{suffix}" for d in range(1, 5) for suffix in (".checkpoint", ".vkey")]
+    keys = [
+        f"2026120{d}T000000Z.r{suffix}" for d in range(1, 5) for suffix in (".checkpoint", ".vkey")
+    ]
     assert events.stale_entries(keys, keep=2) == sorted(keys[:4])
     assert events.stale_entries(keys, keep=10) == []
+
+
+def test_verifier_key_whose_base64_holds_a_plus_is_read() -> None:
+    # transparency-dev/formats note tests: a key whose base64 contains '+'.
+    key = cp.VerifierKey.parse("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6")
+    assert key.name == "TEST"
+    assert cp.verifier_key("TEST", key.public).endswith(
+        "AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6"
+    )

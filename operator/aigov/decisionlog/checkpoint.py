@@ -92,7 +92,7 @@ class VerifierKey:
             if not isinstance(public, Ed25519PublicKey):
                 raise CheckpointError("the PEM key is not an Ed25519 public key")
             return cls(name, public)
-        parts = text.split("+")
+        parts = text.split("+", 2)  # the base64 key may itself contain '+'
         if len(parts) != 3:
             raise CheckpointError("a verifier key reads <name>+<hex key hash>+<base64 key>")
         vname, hex_hash, encoded = parts
