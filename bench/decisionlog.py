@@ -74,8 +74,11 @@ async def _run(directory: Path, records: int, stdout: bool) -> tuple[float, list
     total = time.perf_counter() - started
     decisionlog._current = None
     log.close()
-    size = sum(p.stat().st_size for p in directory.glob("*.jsonl"))
-    return total, each, size
+    return total, each, _size(directory)
+
+
+def _size(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.glob("*.jsonl"))
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from tools.helm import Helm, by_kind, one
+from tools.helm import Helm, HelmError, by_kind, one
 
 from aigov.decisionlog.settings import LogSettings
 
@@ -98,9 +98,8 @@ def test_a_key_of_ones_own_replaces_the_generated_one(helm: Helm) -> None:
     objects = helm.template({"decisionLog": {"signingKey": {"secretName": "hsm-exported"}}})
     assert [s["metadata"]["name"] for s in by_kind(objects, "Secret")] == ["aigov-webhook-tls"]
     volumes = one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
-    assert {"secretName": "hsm-exported", "defaultMode": 0o440} == next(
-        v["secret"] for v in volumes if v["name"] == "decision-log-key"
-    )
+    secret = next(v["secret"] for v in volumes if v["name"] == "decision-log-key")
+    assert secret == {"secretName": "hsm-exported", "defaultMode": 0o440}
 
 
 @pytest.mark.parametrize(
@@ -113,5 +112,5 @@ def test_a_key_of_ones_own_replaces_the_generated_one(helm: Helm) -> None:
     ],
 )
 def test_values_the_schema_refuses(helm: Helm, values: dict[str, Any]) -> None:
-    with pytest.raises(Exception, match="values don't meet the specifications|schema"):
+    with pytest.raises(HelmError, match=r"values don't meet the specifications|schema"):
         helm.template(values)
