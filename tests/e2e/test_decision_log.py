@@ -219,7 +219,10 @@ def test_a_deleted_record_is_found_with_its_position(
     result = _aigov(kube, "log", "verify", str(tmp_path / "log"))
     assert result.returncode == 1, result.stdout + result.stderr
     seq = removed["seq"]
-    expected = f"{path}:{index + 1}: seq {seq + 1}: removed: seq {seq} missing"
+    expected = (
+        f"{path}:{index + 1}: seq {seq + 1}: removed: seq {seq} missing "
+        f"(the record before: seq {seq - 1}, line {index})"
+    )
     assert expected in result.stdout, result.stdout
 
 

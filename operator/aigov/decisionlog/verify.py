@@ -133,6 +133,11 @@ def _chain(log: str, entries: list[_Entry], report: Report) -> list[_Entry]:
     def problem(kind: str, message: str, entry: _Entry) -> None:
         report.problems.append(Problem(kind, message, entry.file, entry.line, entry.seq, log))
 
+    def at(entry: _Entry, other: _Entry) -> str:
+        """Where `other` is, seen from `entry`: its line, and its file when another."""
+        where = f"line {other.line}" if other.file == entry.file else f"{other.file}:{other.line}"
+        return f"seq {other.seq}, {where}"
+
     previous: _Entry | None = None
     kept: list[_Entry] = []
     for entry in ordered:
@@ -140,7 +145,7 @@ def _chain(log: str, entries: list[_Entry], report: Report) -> list[_Entry]:
         if record_hash(rec) != rec["hash"]:
             problem("altered", "the record's content does not match its hash", entry)
         if previous is not None and entry.seq == previous.seq:
-            problem("duplicated", f"seq {entry.seq} also at {previous.file}:{previous.line}", entry)
+            problem("duplicated", f"also at {at(entry, previous)}", entry)
             continue
         if previous is None:
             if entry.seq == 1 and rec["prevHash"] != GENESIS:
@@ -153,26 +158,20 @@ def _chain(log: str, entries: list[_Entry], report: Report) -> list[_Entry]:
                 )
         else:
             if entry.order < previous.order:
-                problem(
-                    "reordered",
-                    f"stands before seq {previous.seq} ({previous.file}:{previous.line})",
-                    entry,
-                )
+                problem("reordered", f"stands before {at(entry, previous)}", entry)
             if entry.seq > previous.seq + 1:
                 gap = (
                     f"seq {previous.seq + 1}"
                     if entry.seq == previous.seq + 2
                     else f"seqs {previous.seq + 1}..{entry.seq - 1}"
                 )
-                problem(
-                    "removed", f"{gap} missing between here and {previous.file}:"
-                    f"{previous.line} (seq {previous.seq})", entry,
-                )  # fmt: skip
+                before = at(entry, previous)
+                problem("removed", f"{gap} missing (the record before: {before})", entry)
             elif rec["prevHash"] != previous.record["hash"]:
                 problem(
                     "altered",
-                    f"prevHash does not name seq {previous.seq} ({previous.file}:"
-                    f"{previous.line}): that record was replaced or re-hashed",
+                    f"prevHash does not name the record before ({at(entry, previous)}): that "
+                    "record was replaced or re-hashed",
                     entry,
                 )
         previous = entry
