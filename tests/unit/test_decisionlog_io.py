@@ -18,10 +18,12 @@ from aigov import cli
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest, UserInfo
 from aigov.api.constants import Mode, Reason
+from aigov.api.models import HistoryEntry
 from aigov.config import ConfigError
 from aigov.decisionlog.settings import LogSettings
 from aigov.handlers import decisionlog
 from aigov.policy.decision import Decision, Violation
+from aigov.reconcile.workloads import Flag
 
 REQUEST = AdmissionRequest(
     uid="u-1",
@@ -219,3 +221,85 @@ def test_settings_defaults_keep_six_months() -> None:
     assert (s.retention_days, s.checkpoint_records, s.checkpoint_seconds) == (183, 1000, 60)
     assert s.replica == "aigov-abc"
     assert s.directory is None
+
+
+async def _governance(tmp_path: Path) -> decisionlog.DecisionLog:
+    log = decisionlog.DecisionLog(
+        settings(tmp_path, checkpoints_configmap=""),
+        "ns",
+        Ed25519PrivateKey.generate(),
+        dt.datetime(2026, 12, 2),
+    )
+    decisionlog._current = log
+    try:
+        old = [
+            HistoryEntry.model_validate(
+                {
+                    "time": "2026-12-02T10:00:00Z",
+                    "event": "Created",
+                    "actor": "alice",
+                    "specHash": "aa" * 32,
+                }
+            )
+        ]
+        new = [
+            *old,
+            HistoryEntry.model_validate(
+                {
+                    "time": "2026-12-02T11:00:00Z",
+                    "event": "Assessed",
+                    "actor": "bob",
+                    "specHash": "aa" * 32,
+                }
+            ),
+            HistoryEntry.model_validate(
+                {
+                    "time": "2026-12-02T12:00:00Z",
+                    "event": "Approved",
+                    "actor": "carol",
+                    "specHash": "aa" * 32,
+                }
+            ),
+        ]
+        decisionlog.model_history("risk", "scorer", old, new)
+        flag = Flag("Deployment", "apps/v1", "risk", "llm", "uid-1", None, "Revoked")
+        decisionlog.workload(flag, "AigovFlagged")
+        decisionlog.model_deleted("risk", "scorer")
+    finally:
+        decisionlog._current = None
+        log.close()
+    return log
+
+
+def test_governance_events_are_records_with_who_acted(tmp_path: Path) -> None:
+    asyncio.run(_governance(tmp_path))
+    (path,) = tmp_path.glob("*.jsonl")
+    records = [json.loads(t) for t in path.read_text().splitlines()][1:]
+    assert [(r["outcome"], r["user"]) for r in records] == [
+        ("Assessed", "bob"),
+        ("Approved", "carol"),
+        ("WorkloadFlagged", None),
+        ("ModelDeleted", None),
+    ]
+    assessed, approved, flagged, deleted = records
+    assert assessed["object"] == {
+        "apiVersion": "aigov.io/v1alpha1",
+        "kind": "GovernedModel",
+        "namespace": "risk",
+        "name": "scorer",
+    }
+    assert approved["specHash"] == "aa" * 32
+    assert {"A.5.2", "Art.9"} <= set(assessed["controls"])
+    assert {"A.3.2", "Art.14"} <= set(approved["controls"])
+    assert flagged["object"]["name"] == "llm"
+    assert flagged["reasons"] == [{"code": "Revoked", "path": ""}]
+    assert "Art.26(5)" in flagged["controls"]
+    assert deleted["model"] == "scorer"
+
+
+def test_checkpoint_age_is_exported() -> None:
+    from aigov import metrics
+
+    metrics.checkpointed(7, time.time() - 5)
+    age = sample("aigov_decision_log_checkpoint_age_seconds")
+    assert 5 <= age < 60
