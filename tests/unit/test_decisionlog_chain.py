@@ -97,6 +97,19 @@ def test_canonical_form_is_sorted_compact_utf8_without_the_hash() -> None:
     assert record_hash({"a": {"y": [True, None], "z": "ü"}, "b": 1}) == record_hash(record)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": '\u00fc\x00\x1f\x7f"\\\n\t\u2028\U0001f600', "z": [True, None, -5]},
+        {"\u00e9": 1, "e": 2, "Z": {"y": [], "x": {}}},
+        {"n": 2**53, "s": "", "l": [[], [{}]]},
+    ],
+)
+def test_canonical_form_is_the_documented_json_dumps_call(value: dict[str, object]) -> None:
+    documented = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical(value) == documented.encode()
+
+
 def test_chain_links_each_record_to_the_one_before() -> None:
     chain = Chain("aigov.io/decision-log/r1/20261202T170000Z")
     lines = [chain.append({"type": "t", "n": i}, f"2026-12-02T17:00:0{i}Z") for i in range(3)]
