@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,10 @@ from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest, UserInfo
 from aigov.api.constants import Mode, Reason
 from aigov.api.models import HistoryEntry
-from aigov.config import ConfigError
+from aigov.config import ConfigError, Settings
 from aigov.decisionlog.settings import LogSettings
 from aigov.handlers import decisionlog
+from aigov.handlers.runtime import Runtime
 from aigov.policy.decision import Decision, Violation
 from aigov.reconcile.workloads import Flag
 
@@ -303,3 +305,42 @@ def test_checkpoint_age_is_exported() -> None:
     metrics.checkpointed(7, time.time() - 5)
     age = sample("aigov_decision_log_checkpoint_age_seconds")
     assert 5 <= age < 60
+
+
+async def _start_and_stop(tmp_path: Path) -> None:
+    memo = types.SimpleNamespace(runtime=Runtime(settings=Settings()))
+    await decisionlog.start_decision_log(memo=memo)
+    try:
+        assert decisionlog.current() is not None
+        decisionlog.admission(REFUSED, REQUEST, 0.001, "validate-workloads")
+        await decisionlog.stop_decision_log(memo=memo)
+        # Still open after the last checkpoint: a decision answered while the server stops
+        # is still written.
+        decisionlog.admission(REFUSED, REQUEST, 0.001, "validate-workloads")
+    finally:
+        log = decisionlog.current()
+        decisionlog._current = None
+        if log is not None:
+            log.close()
+
+
+def test_start_opens_the_log_and_stop_signs_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIGOV_DECISION_LOG_DIR", str(tmp_path))
+    monkeypatch.setenv("AIGOV_DECISION_LOG_CONFIGMAP", "")
+    monkeypatch.setenv("AIGOV_DECISION_LOG_STDOUT", "false")
+    monkeypatch.setenv("AIGOV_DECISION_LOG_REPLICA", "unit")
+    asyncio.run(_start_and_stop(tmp_path))
+    (path,) = tmp_path.glob("decisions.*.unit.000001.jsonl")
+    types_written = [json.loads(t)["type"] for t in path.read_text().splitlines()]
+    assert types_written == ["governance", "admission", "checkpoint", "admission"]
+
+
+def test_a_bad_setting_stops_the_start_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kopf
+
+    monkeypatch.setenv("AIGOV_DECISION_LOG_RETENTION_DAYS", "soon")
+    memo = types.SimpleNamespace(runtime=Runtime(settings=Settings()))
+    with pytest.raises(kopf.PermanentError, match="AIGOV_DECISION_LOG_RETENTION_DAYS"):
+        asyncio.run(decisionlog.start_decision_log(memo=memo))

@@ -353,8 +353,12 @@ async def start_decision_log(*, memo: Any, **_: Any) -> None:
 
 @kopf.on.cleanup()
 async def stop_decision_log(*, memo: Any, **_: Any) -> None:
-    """A last checkpoint, so the log's end is signed, then close the files."""
-    global _current  # noqa: PLW0603
+    """A last checkpoint, so the log's end is signed.
+
+    The log stays open: kopf runs this before the webhook server stops (handlers clean up in
+    the order they were registered), and a decision answered meanwhile is still written
+    (unbuffered, so nothing waits in memory); the files close with the process.
+    """
     task = getattr(memo, "decision_log_task", None)
     if task is not None:
         task.cancel()
@@ -363,5 +367,3 @@ async def stop_decision_log(*, memo: Any, **_: Any) -> None:
     if _current is not None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_current.checkpoint_now(), 5)
-        _current.close()
-        _current = None
