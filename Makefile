@@ -16,7 +16,7 @@ demo: venv binaries ## Build what is missing, start the control plane and operat
 	$(PY) -m tools.demo
 
 .PHONY: test
-test: venv binaries ## Lint, unit and end-to-end tests against the real local control plane
+test: venv binaries chromium ## Lint, unit and end-to-end tests against the real local control plane
 	$(MAKE) lint
 	$(PY) -m pytest tests/unit -q
 	$(MAKE) image-archive
@@ -45,8 +45,12 @@ unit: venv ## Unit tests only (no cluster, seconds; the slow fuzz runs in make t
 	$(PY) -m pytest tests/unit -q -m "not slow"
 
 .PHONY: e2e
-e2e: venv binaries image-archive ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
+e2e: venv binaries image-archive chromium ## End-to-end tests only (starts the control plane unless USE_EXISTING_CLUSTER=true)
 	$(PY) -m pytest tests/e2e -q -m e2e
+
+.PHONY: chromium
+chromium: ## Chromium from Debian's packages (apt-get as root, when missing): the evidence report's browser test
+	bash tools/chromium.sh >/dev/null
 
 .PHONY: run
 run: venv ## Run the operator out of cluster against $(KUBECONFIG), webhook on 127.0.0.1

@@ -114,6 +114,29 @@ def _show_evidence(kube: Kube) -> None:
     _say()
 
 
+def _write_evidence(kube: Kube) -> None:
+    """`aigov evidence`: the pack an auditor reads, for the story's namespace."""
+    out = binaries.CACHE / "demo" / "evidence"
+    _say(f"{BOLD}$ aigov evidence -n ai-prod -o {out}{RESET}")
+    aigov = Path(sys.executable).with_name("aigov")
+    env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig)}
+    command = [str(aigov), "evidence", "-n", "ai-prod", "-o", str(out)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        _say(f"  {RED}aigov evidence failed: {result.stderr.strip()}{RESET}")
+        return
+    _say(
+        _wrap(
+            "The evidence pack for ai-prod: report.html (open it in a browser: each model's "
+            "lineage graph, who assessed and approved it, its timeline and violations, the "
+            "ISO/IEC 42001 and EU AI Act control tables), report.json for tools, and a "
+            "CycloneDX 1.6 ML-BOM per model in models/."
+        )
+    )
+    _say(f"  {GREEN}{out / 'report.html'}{RESET}")
+    _say()
+
+
 def main() -> int:
     cluster = Cluster()
     try:
@@ -142,6 +165,7 @@ def main() -> int:
             _show_running(kube)
             _show_evidence(kube)
             _show_why(kube)
+            _write_evidence(kube)
     except OperatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

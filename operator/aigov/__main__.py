@@ -7,7 +7,7 @@ import sys
 import kopf
 
 import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
-from aigov import logs, replicas
+from aigov import logs
 from aigov.config import ConfigError, Settings
 from aigov.handlers.lifecycle import configure, prepare_certificates
 from aigov.handlers.runtime import Runtime
@@ -17,9 +17,8 @@ from aigov.recognition import load_recognition
 def main(argv: list[str] | None = None) -> int:
     """Read settings once, set up logs and certificates, then hand over to kopf.
 
-    Standalone (AIGOV_PEERING empty) this process does everything. With a peering name it
-    is one of several replicas: it always serves admission and reconciles only while it
-    leads the peering (aigov.replicas).
+    One kopf operator per process: every replica watches, indexes and serves admission; the
+    model reconcilers run only in the replica holding the leader Lease (handlers.leadership).
     """
     del argv
     try:
@@ -33,17 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     runtime.cert_dir, runtime.ca_pem = prepare_certificates(settings)
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings, runtime)
-    if settings.peering:
-        reconciling_settings = kopf.OperatorSettings()
-        configure(reconciling_settings, runtime)
-        return replicas.run(
-            registry=kopf.get_default_registry(),
-            serving_settings=kopf_settings,
-            reconciling_settings=reconciling_settings,
-            peering=settings.peering,
-            memo={"runtime": runtime},
-            pinned_priority=settings.peering_priority,
-        )
     kopf.run(
         clusterwide=True,
         standalone=True,

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from aigov.election import Timing, TimingError
 
 
 class ConfigError(ValueError):
@@ -61,6 +64,30 @@ def _name(name: str, value: str) -> str:
     if value and (len(value) > 253 or not _DNS_NAME.fullmatch(value)):
         raise ConfigError(f"{name}={value!r}: expected a lowercase DNS name such as aigov")
     return value
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={value!r}: expected a number of seconds") from exc
+    if not 0 < number <= 3600:
+        raise ConfigError(f"{name}={value!r}: expected more than 0 and at most 3600 seconds")
+    return number
+
+
+def _timing(e: Mapping[str, str], default: Timing) -> Timing:
+    """The three lease timings, each checked, then checked together (election.Timing)."""
+    names = (
+        ("AIGOV_LEASE_DURATION_SECONDS", default.lease_duration),
+        ("AIGOV_LEASE_RENEW_DEADLINE_SECONDS", default.renew_deadline),
+        ("AIGOV_LEASE_RETRY_PERIOD_SECONDS", default.retry_period),
+    )
+    values = [_seconds(name, e.get(name, f"{value:g}")) for name, value in names]
+    try:
+        return Timing(*values)
+    except TimingError as exc:
+        raise ConfigError(f"lease timings: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -121,18 +148,27 @@ class Settings:
     excluded_namespaces: tuple[str, ...] = field(default=("kube-system",))
     """Namespaces never intercepted besides the operator's own (AIGOV_EXCLUDED_NAMESPACES)."""
 
-    peering: str = ""
-    """Name of the ClusterKopfPeering (kopf.dev) shared by the replicas (AIGOV_PEERING).
-    Empty (the default, and `make run`) runs standalone: this process reconciles whatever
-    else runs. With a name, the replicas keep alive in that object and only the one with the
-    highest priority reconciles; the Helm chart sets it when replicaCount > 1. The object
-    must exist (the chart creates it); a missing one keeps every replica paused."""
+    pod_name: str = field(default_factory=socket.gethostname)
+    """This replica's name (POD_NAME, from the pod's metadata.name in the chart; the host
+    name when unset). The Lease names its holder by it plus a random suffix, so two
+    processes never share an identity."""
 
-    peering_priority: int = 0
-    """This replica's priority in the peering (AIGOV_PEERING_PRIORITY, 0..2147483647): the
-    highest live one reconciles. 0 (the default) draws a random one at start-up, so that no
-    two replicas tie (kopf pauses every replica of a tie). Pin it to prefer a replica, or
-    to let a debugging operator take over reconciling from the in-cluster ones."""
+    lease_name: str = "aigov"
+    """Name of the coordination.k8s.io Lease the replicas elect a leader in
+    (AIGOV_LEASE_NAME): only its holder runs the model reconcilers. The chart names it after
+    the release; local runs (tools.controlplane.operator) after their webhook configuration."""
+
+    lease_namespace: str = "default"
+    """Namespace of that Lease (AIGOV_LEASE_NAMESPACE): the release namespace in the chart
+    (a Role there grants get, create and update on this one Lease); `default` for local runs,
+    which exists in every cluster."""
+
+    lease_timing: Timing = field(default_factory=Timing)
+    """Lease duration, renew deadline and retry period in seconds
+    (AIGOV_LEASE_DURATION_SECONDS, AIGOV_LEASE_RENEW_DEADLINE_SECONDS,
+    AIGOV_LEASE_RETRY_PERIOD_SECONDS; controller-runtime's 15, 10 and 2 by default). A
+    leader that stops gracefully hands over at once; one that dies is replaced within the
+    lease duration plus a retry period."""
 
     engines_file: Path | None = None
     """A YAML file of serving engines that extends or overrides (by name) the packaged
@@ -194,13 +230,14 @@ class Settings:
             excluded_namespaces=_split(
                 e.get("AIGOV_EXCLUDED_NAMESPACES", ",".join(d.excluded_namespaces))
             ),
-            peering=_name("AIGOV_PEERING", e.get("AIGOV_PEERING", d.peering).strip()),
-            peering_priority=_int(
-                "AIGOV_PEERING_PRIORITY",
-                e.get("AIGOV_PEERING_PRIORITY", str(d.peering_priority)),
-                0,
-                2**31 - 1,
-            ),
+            pod_name=e.get("POD_NAME", "").strip() or d.pod_name,
+            lease_name=_name("AIGOV_LEASE_NAME", e.get("AIGOV_LEASE_NAME", d.lease_name).strip())
+            or d.lease_name,
+            lease_namespace=_name(
+                "AIGOV_LEASE_NAMESPACE", e.get("AIGOV_LEASE_NAMESPACE", d.lease_namespace).strip()
+            )
+            or d.lease_namespace,
+            lease_timing=_timing(e, d.lease_timing),
             engines_file=Path(engines_file) if engines_file else None,
             accelerator_resources=_split(e.get("AIGOV_ACCELERATOR_RESOURCES", "")),
             gpu_runtime_classes=_split(

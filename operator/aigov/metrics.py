@@ -47,6 +47,11 @@ STOPS = prometheus_client.Counter(
     "Workloads brought to a safe state (scaled to zero or suspended), by reason.",
     ["reason"],
 )
+LEADER = prometheus_client.Gauge(
+    "aigov_leader",
+    "1 while this replica holds the leader Lease and runs the model reconcilers, else 0 "
+    "(every replica serves admission either way).",
+)
 
 
 @functools.cache

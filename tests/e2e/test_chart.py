@@ -16,11 +16,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import signal
 import ssl
 import tempfile
+import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,17 +71,10 @@ class Release:
 
 @pytest.fixture(scope="module")
 def helm(kube: Kube, kubeconfig: Path) -> Helm:
-    """helm, with the chart's CRDs (kopf's peering CRD too) applied as an upgrade would:
-    `helm template` leaves crds/ out, and the tests below may run before any install."""
+    """helm, with the chart's CRDs applied as an upgrade would: `helm template` leaves crds/
+    out, and the tests below may run before any install."""
     crds = Path(__file__).resolve().parents[2] / "charts" / "aigov" / "crds"
     kube.run("apply", "--server-side", "--force-conflicts", "-f", str(crds), check=True)
-    kube.run(
-        "wait",
-        "--for=condition=Established",
-        "crd/clusterkopfpeerings.kopf.dev",
-        "--timeout=60s",
-        check=True,
-    )
     return Helm.find(kubeconfig)
 
 
@@ -161,7 +156,7 @@ def _replica(
         # kopf's per-object records (which handler ran for what) are logged at DEBUG only.
         "AIGOV_LOG_LEVEL": "DEBUG",
         "AIGOV_CERT_DIR": str(cert_dir),
-        "POD_ID": pod,
+        "POD_NAME": pod,
         **env,
     }
     log = LOGS / f"chart-{pod}.log"
@@ -181,7 +176,6 @@ def chart_operator(
         cert_dir,
         "replica-a",
         AIGOV_WEBHOOK_PORT=str(release.webhook_port),
-        AIGOV_PEERING_PRIORITY="100",
     ) as op:
         release.secrets_before_upgrade = _secret_data(kube, release)
         release.values["webhooks"]["failurePolicy"] = "Fail"
@@ -204,17 +198,14 @@ def _log_records(op: Operator) -> list[dict[str, Any]]:
     return records
 
 
-def _reconciled(op: Operator, kind: str, namespace: str, name: str) -> bool:
-    """Whether a kopf handler (not an indexer: those run in every replica) of this replica
-    ran for the object, by kopf's per-object log records."""
+def _reconciled(op: Operator, namespace: str, name: str) -> bool:
+    """Whether this replica ran a reconcile pass over the model (its DEBUG log records one
+    per pass; only the Lease holder runs passes)."""
     return any(
-        r.get("logger") == "kopf.objects"
-        and str(r.get("event", "")).startswith("Handler ")
-        and (r.get("k8s_ref") or {}).get("kind") == kind
-        and (r.get("k8s_ref") or {}).get("namespace") == namespace
-        and (r.get("k8s_ref") or {}).get("name") == name
+        r.get("event") == "reconcile pass" and r.get("namespace") == namespace
+        and r.get("name") == name
         for r in _log_records(op)
-    )
+    )  # fmt: skip
 
 
 def _audit(kubeconfig: Path, user: str) -> list[dict[str, Any]]:
@@ -283,7 +274,7 @@ def test_default_values_are_accepted_by_the_api_server(kube: Kube, helm: Helm) -
         "deployment.apps/aigov serverside-applied (server dry run)",
         "validatingwebhookconfiguration.admissionregistration.k8s.io/aigov serverside-applied",
         "mutatingwebhookconfiguration.admissionregistration.k8s.io/aigov serverside-applied",
-        "clusterkopfpeering.kopf.dev/aigov serverside-applied",
+        "role.rbac.authorization.k8s.io/aigov-leader-election serverside-applied",
         "poddisruptionbudget.policy/aigov serverside-applied",
         "secret/aigov-webhook-tls serverside-applied",
     ):
@@ -300,7 +291,6 @@ def test_install_creates_every_object_and_pods_run_restricted(
     objects = [d for d in yaml.safe_load_all(manifest.stdout) if d]
     kinds = sorted({o["kind"] for o in objects})
     assert kinds == [
-        "ClusterKopfPeering",
         "ClusterRole",
         "ClusterRoleBinding",
         "ConfigMap",
@@ -317,7 +307,6 @@ def test_install_creates_every_object_and_pods_run_restricted(
     for obj in objects:
         ns = ["-n", release.namespace] if obj["metadata"].get("namespace") else []
         assert kube.run("get", obj["kind"], obj["metadata"]["name"], *ns).ok, obj["kind"]
-    assert kube.run("get", "crd", "clusterkopfpeerings.kopf.dev").ok
     # kwok marks the pods Running; they passed the restricted Pod Security admission.
     pods = kube.list("pods", release.namespace, f"app.kubernetes.io/instance={release.name}")
     assert len(pods) == 2
@@ -372,12 +361,16 @@ def test_service_account_gets_no_secrets_and_no_webhooks(kube: Kube, release: Re
     assert not can("delete", "mutatingwebhookconfigurations")
     assert not can("delete", "governedmodels", "-n", "default")
     assert not can("create", "pods", "-n", "default")
-    assert not can("patch", "clusterkopfpeerings/someone-else")
+    assert not can("update", "leases/someone-else", "-n", release.namespace)
+    assert not can("create", "leases", "-n", "default")
+    assert not can("update", f"leases/{release.name}", "-n", "default")
     assert not can("*", "*")
     assert can("patch", "governedmodels/status", "-n", "default")
     assert can("patch", "deployments", "-n", "default")
     assert can("create", "events", "-n", "default")
-    assert can("patch", f"clusterkopfpeerings/{release.name}")
+    assert can("get", f"leases/{release.name}", "-n", release.namespace)
+    assert can("update", f"leases/{release.name}", "-n", release.namespace)
+    assert can("create", "leases", "-n", release.namespace)
 
 
 def test_the_token_itself_is_refused_secrets(
@@ -477,7 +470,7 @@ def test_governed_workflow_through_the_chart(
     events = _audit(kubeconfig, release.user)
     assert _wrote(events, "governedmodels", ns, "status")
     assert _wrote(events, "deployments", ns)
-    assert _reconciled(chart_operator, "GovernedModel", ns, "scorer")
+    assert _reconciled(chart_operator, ns, "scorer")
 
 
 # ---- two replicas ------------------------------------------------------------------------
@@ -516,83 +509,192 @@ def _review(port: int, ca: Path, namespace: str, manifest: dict[str, Any]) -> di
         return answer
 
 
-def test_two_replicas_serve_admission_and_one_reconciles(
-    kube: Kube,
-    release: Release,
-    chart_operator: Operator,
-    sa_kubeconfig: Path,
-    cert_dir: Path,
-    unique: str,
-) -> None:
-    replica_a = chart_operator  # priority 100
-    port_b = free_port()
-    with _replica(
-        kube,
-        release,
-        sa_kubeconfig,
-        cert_dir,
-        "replica-b",
-        AIGOV_WEBHOOK_PORT=str(port_b),
-        AIGOV_PEERING_PRIORITY="200",
-    ) as replica_b:
+@dataclass
+class Replicas:
+    """The replicas of the two-replica tests, by pod name, with their webhook ports.
 
-        def peers() -> dict[str, Any]:
-            return dict(kube.get("clusterkopfpeering", release.name).get("status") or {})
+    They outlive one test (the second kills the leader the first one left) and are stopped
+    (SIGTERM) at the end of the module; the chart's webhooks point at one of them until the
+    release is uninstalled.
+    """
 
-        kube.wait_for(lambda: {"replica-a", "replica-b"} <= set(peers()), "both peers", 30)
-        assert peers()["replica-a"]["priority"] == 100
-        assert peers()["replica-b"]["priority"] == 200
-        kube.wait_for(
-            lambda: "Pausing operations in favour of" in replica_a.log.read_text(),
-            "replica A pausing its reconciliation in favour of B",
-            30,
-        )
+    running: dict[str, tuple[Operator, int]]
+    start: Callable[[str], Operator]
 
-        # A namespace made after the pause: both replicas must index it to judge it.
-        ns = kube.namespace(f"chart-ha-{unique}", mode="enforce")
-        _bind_chart_personas(kube, release, ns)
-        assert replica_a.ready()
-        assert replica_b.ready()
-        ungoverned = manifests.deployment("llm", ns, gpus=1)
+    def port(self, pod: str) -> int:
+        return self.running[pod][1]
 
-        def both_refuse() -> bool:
-            answers = [_review(p, cert_dir, ns, ungoverned) for p in (release.webhook_port, port_b)]
-            return all(
-                not a["allowed"] and "UngovernedWorkload" in a["status"]["message"] for a in answers
+    def op(self, pod: str) -> Operator:
+        return self.running[pod][0]
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    kube: Kube, release: Release, chart_operator: Operator, sa_kubeconfig: Path, cert_dir: Path
+) -> Iterator[Replicas]:
+    with contextlib.ExitStack() as stack:
+        found = Replicas({"replica-a": (chart_operator, release.webhook_port)}, lambda _: _)
+
+        def start(pod: str) -> Operator:
+            port = free_port()
+            op = stack.enter_context(
+                _replica(
+                    kube,
+                    release,
+                    sa_kubeconfig,
+                    cert_dir,
+                    pod,
+                    AIGOV_WEBHOOK_PORT=str(port),
+                )
             )
+            found.running[pod] = (op, port)
+            return op
 
-        kube.wait_for(both_refuse, "both replicas refusing an ungoverned GPU Deployment", 10)
+        found.start = start
+        yield found
 
-        # A governed model: A (paused) still admits from live indexes; only B reconciles.
-        spec = governed.govern(kube, ns, "shared")
-        admitted = kube.apply(
-            manifests.deployment("shared", ns, gpus=1, model="shared", image=governed.IMAGE),
-            user=ALICE,
-        )
-        assert admitted.ok, admitted.stderr  # through the chart's webhooks: replica A
-        kube.wait_for(lambda: _phase(kube, ns, "shared") == "Approved", "status Approved", 60)
-        kube.wait_for(
-            lambda: _reconciled(replica_b, "GovernedModel", ns, "shared"), "B reconciling", 30
-        )
-        assert not _reconciled(replica_a, "GovernedModel", ns, "shared"), "A is paused"
 
-    # B left gracefully: it leaves the peering at once and A takes over.
-    assert "replica-b" not in dict(kube.get("clusterkopfpeering", release.name)["status"])
+def _holder(kube: Kube, release: Release) -> str:
+    """The pod whose replica holds the release's Lease ('' when released)."""
+    lease = kube.get("lease", release.name, release.namespace)
+    return str((lease.get("spec") or {}).get("holderIdentity") or "").rsplit("_", 1)[0]
 
-    def resumed() -> bool:
-        text = replica_a.log.read_text()
-        paused = text.rfind("Pausing operations in favour of")
-        return paused >= 0 and "Resuming operations" in text[paused:]
 
-    kube.wait_for(resumed, "A resuming after B left", 30)
-    changed = {**spec, "version": "1.0.1"}
-    assert kube.apply(governed.model("shared", ns, changed), user=ALICE).ok
+def _serve_through(helm: Helm, release: Release, port: int) -> None:
+    """Point the chart's webhook configurations at another replica (before the one they
+    call now is stopped: with failurePolicy Fail a dead server refuses the whole cluster)."""
+    release.values["webhooks"]["url"] = f"https://127.0.0.1:{port}"
+    result = helm.upgrade(release.name, release.namespace, release.values, "--wait")
+    assert result.ok, result.stderr
+
+
+def _leadership_lines(op: Operator) -> list[str]:
+    return [str(r["event"]) for r in _log_records(op) if r.get("logger") == "aigov.leadership"]
+
+
+LEADING = "leading: this replica runs the reconcilers"
+FOLLOWING = "another replica leads"
+CHANGES = (LEADING, FOLLOWING, "leadership lost: reconcilers stopped", "lease released")
+
+
+def _changes(op: Operator) -> list[str]:
+    """The leadership changes a replica logged (not a transient API error, say)."""
+    return [line for line in _leadership_lines(op) if line in CHANGES]
+
+
+def _takeover(kube: Kube, release: Release, pod: str, limit: float) -> float:
+    """Seconds until `pod` holds the Lease, polled every 0.1 s."""
+    start = time.monotonic()
+    while _holder(kube, release) != pod:
+        assert time.monotonic() - start < limit, f"{pod} did not take the Lease in {limit}s"
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def _change_and_see_reconciled(
+    kube: Kube, op: Operator, ns: str, spec: dict[str, Any], version: str
+) -> None:
+    """A spec change moves the model to PendingAssessment: someone reconciled it; `op`'s
+    log says it was this replica."""
+    assert kube.apply(governed.model("shared", ns, {**spec, "version": version}), user=ALICE).ok
     kube.wait_for(
         lambda: _phase(kube, ns, "shared") == "PendingAssessment", "PendingAssessment", 60
     )
-    kube.wait_for(
-        lambda: _reconciled(replica_a, "GovernedModel", ns, "shared"), "A reconciling again", 30
+    kube.wait_for(lambda: _reconciled(op, ns, "shared"), "the new leader reconciling", 30)
+
+
+def test_two_replicas_serve_admission_and_one_reconciles(
+    kube: Kube, helm: Helm, release: Release, replicas: Replicas, cert_dir: Path, unique: str
+) -> None:
+    """A (the chart's replica, started first) leads; B serves admission but never
+    reconciles; A stops gracefully, releases the Lease, and B takes over at once."""
+    replica_a = replicas.op("replica-a")
+    replica_b = replicas.start("replica-b")
+    assert _holder(kube, release) == "replica-a"
+
+    # A namespace made after both started: both replicas must index it to judge it.
+    ns = kube.namespace(f"chart-ha-{unique}", mode="enforce")
+    _bind_chart_personas(kube, release, ns)
+    assert replica_a.ready()
+    assert replica_b.ready()
+    ungoverned = manifests.deployment("llm", ns, gpus=1)
+
+    def both_refuse() -> bool:
+        answers = [
+            _review(replicas.port(pod), cert_dir, ns, ungoverned)
+            for pod in ("replica-a", "replica-b")
+        ]
+        return all(
+            not a["allowed"] and "UngovernedWorkload" in a["status"]["message"] for a in answers
+        )
+
+    kube.wait_for(both_refuse, "both replicas refusing an ungoverned GPU Deployment", 10)
+
+    # A governed model: only the Lease holder (A) reconciles it.
+    spec = governed.govern(kube, ns, "shared")
+    admitted = kube.apply(
+        manifests.deployment("shared", ns, gpus=1, model="shared", image=governed.IMAGE),
+        user=ALICE,
     )
+    assert admitted.ok, admitted.stderr  # through the chart's webhooks: replica A
+    kube.wait_for(lambda: _phase(kube, ns, "shared") == "Approved", "status Approved", 60)
+    assert _reconciled(replica_a, ns, "shared")
+    assert not _reconciled(replica_b, ns, "shared"), "B does not hold the Lease"
+    assert _holder(kube, release) == "replica-a"
+    # Leadership changes are logged once each; renewals (every 2 s since A started, tens of
+    # them by now) never.
+    assert _changes(replica_a) == [LEADING]
+    assert _changes(replica_b) == [FOLLOWING]
+    assert len(_leadership_lines(replica_a)) < 5, _leadership_lines(replica_a)
+
+    # A stops gracefully (a rolling update): it releases the Lease, B takes it on its next
+    # look instead of waiting out the 15 s lease duration.
+    _serve_through(helm, release, replicas.port("replica-b"))
+    replica_a.process.send_signal(signal.SIGTERM)
+    took = _takeover(kube, release, "replica-b", 15)
+    assert replica_a.process.wait(timeout=30) == 0
+    print(f"\ngraceful stop of the leader: replica B held the Lease {took:.1f} s after SIGTERM")
+    assert _changes(replica_a) == [LEADING, "lease released"]
+    assert took < 10, f"{took:.1f}s: the Lease was not released (a lapse takes 13-17 s)"
+    _change_and_see_reconciled(kube, replica_b, ns, spec, "1.0.1")
+    assert _changes(replica_b) == [FOLLOWING, LEADING]
+    kube.run("delete", "deployment", "shared", "-n", ns, "--wait=false")  # give the GPU back
+
+
+def test_a_killed_leader_is_replaced_within_the_lease_duration(
+    kube: Kube, helm: Helm, release: Release, replicas: Replicas, unique: str
+) -> None:
+    """SIGKILL the leader: nothing releases the Lease; another replica takes over once the
+    lease duration (15 s) has passed since it last saw a renewal, at its next look (2 s)."""
+    if "replica-b" not in replicas.running:  # run alone: B starts and leads after A
+        replicas.start("replica-b")
+        _serve_through(helm, release, replicas.port("replica-b"))
+        replicas.op("replica-a").process.send_signal(signal.SIGTERM)
+        _takeover(kube, release, "replica-b", 15)
+    leader = replicas.op("replica-b")
+    replica_c = replicas.start("replica-c")
+    ns = kube.namespace(f"chart-kill-{unique}", mode="enforce")
+    _bind_chart_personas(kube, release, ns)
+    spec = governed.govern(kube, ns, "shared")
+    kube.wait_for(lambda: _reconciled(leader, ns, "shared"), "B reconciling", 60)
+    assert not _reconciled(replica_c, ns, "shared"), "C does not hold the Lease"
+
+    _serve_through(helm, release, replicas.port("replica-c"))
+    leader.process.send_signal(signal.SIGKILL)
+    took = _takeover(kube, release, "replica-c", 30)
+    leader.process.wait(timeout=10)
+    start = time.monotonic()
+    _change_and_see_reconciled(kube, replica_c, ns, spec, "1.0.1")
+    print(
+        f"\nSIGKILL of the leader: replica C held the Lease {took:.1f} s later and "
+        f"reconciled a change {time.monotonic() - start:.1f} s after that"
+    )
+    assert _changes(replica_c) == [FOLLOWING, LEADING]
+    # Not before the lease ran out (no two leaders): C counts 15 s from the first look that
+    # showed B's last renewal, which is at most a retry period (2 s) after it. And within
+    # the lease duration plus a retry period, + 3 s for the API round trips of this loaded
+    # 2-core machine (kill -> C's read -> C's write; a load average of 27 was seen).
+    assert 15 - 2 - 1 <= took <= 15 + 2 + 3, f"{took:.1f}s"
 
 
 # ---- uninstall -----------------------------------------------------------------------------
@@ -609,7 +711,9 @@ def test_uninstall_leaves_no_webhook_configuration(
         assert listed.ok
         assert release.name not in listed.stdout
     assert not kube.run("get", "clusterrole", f"{release.name}-operator").ok
-    assert not kube.run("get", "clusterkopfpeering", release.name).ok
+    assert not kube.run(
+        "get", "role", f"{release.name}-leader-election", "-n", release.namespace
+    ).ok
     assert not kube.run("get", "secret", release.tls_secret, "-n", release.namespace).ok
     # CRDs stay: helm never deletes crds/ (that would delete every governance record).
     assert kube.run("get", "crd", "governedmodels.aigov.io").ok

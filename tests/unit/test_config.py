@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from aigov.config import ConfigError, Settings
+from aigov.election import Timing
 
 FULL_ENV: dict[str, str] = {
     "AIGOV_NAMESPACE": "gov",
@@ -143,39 +145,66 @@ def test_never_intercepted_with_nothing_else_excluded() -> None:
     assert s.never_intercepted == ("kube-system", "gov")
 
 
-def test_peering_is_off_by_default_and_names_the_peering_object() -> None:
-    assert Settings.from_env({}).peering == ""
-    assert Settings.from_env({"AIGOV_PEERING": ""}).peering == ""
-    assert Settings.from_env({"AIGOV_PEERING": " aigov "}).peering == "aigov"
-    assert Settings.from_env({"AIGOV_PEERING": "aigov.team-a"}).peering == "aigov.team-a"
+def test_the_lease_defaults_to_controller_runtime_timings_in_default() -> None:
+    s = Settings.from_env({"POD_NAME": "aigov-7d9f-x2v"})
+    assert (s.lease_name, s.lease_namespace, s.pod_name) == ("aigov", "default", "aigov-7d9f-x2v")
+    assert s.lease_timing == Timing(15.0, 10.0, 2.0)
+
+
+def test_the_lease_is_named_and_timed_by_the_environment() -> None:
+    s = Settings.from_env(
+        {
+            "AIGOV_LEASE_NAME": " aigov-prod ",
+            "AIGOV_LEASE_NAMESPACE": "aigov-system",
+            "AIGOV_LEASE_DURATION_SECONDS": "6",
+            "AIGOV_LEASE_RENEW_DEADLINE_SECONDS": "4",
+            "AIGOV_LEASE_RETRY_PERIOD_SECONDS": "0.5",
+        }
+    )
+    assert (s.lease_name, s.lease_namespace) == ("aigov-prod", "aigov-system")
+    assert s.lease_timing == Timing(6.0, 4.0, 0.5)
+
+
+def test_the_pod_name_falls_back_to_the_host_name() -> None:
+    assert Settings.from_env({}).pod_name == socket.gethostname()
 
 
 @pytest.mark.parametrize("value", ["Aigov", "aigov_1", "-aigov", "aigov-", "a..b", "x" * 254])
-def test_peering_must_be_an_object_name(value: str) -> None:
+def test_the_lease_name_must_be_an_object_name(value: str) -> None:
     with pytest.raises(ConfigError) as info:
-        Settings.from_env({"AIGOV_PEERING": value})
+        Settings.from_env({"AIGOV_LEASE_NAME": value})
     assert str(info.value) == (
-        f"AIGOV_PEERING={value!r}: expected a lowercase DNS name such as aigov"
+        f"AIGOV_LEASE_NAME={value!r}: expected a lowercase DNS name such as aigov"
     )
 
 
-def test_peering_priority_is_random_unless_pinned() -> None:
-    assert Settings.from_env({}).peering_priority == 0
-    assert Settings.from_env({"AIGOV_PEERING_PRIORITY": "200"}).peering_priority == 200
-    assert Settings.from_env({"AIGOV_PEERING_PRIORITY": "2147483647"}).peering_priority == 2**31 - 1
-
-
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("env", "message"),
     [
-        ("high", "AIGOV_PEERING_PRIORITY='high': expected an integer"),
-        ("-1", "AIGOV_PEERING_PRIORITY=-1: expected 0..2147483647"),
-        ("2147483648", "AIGOV_PEERING_PRIORITY=2147483648: expected 0..2147483647"),
+        (
+            {"AIGOV_LEASE_DURATION_SECONDS": "soon"},
+            "AIGOV_LEASE_DURATION_SECONDS='soon': expected a number of seconds",
+        ),
+        (
+            {"AIGOV_LEASE_RETRY_PERIOD_SECONDS": "0"},
+            "AIGOV_LEASE_RETRY_PERIOD_SECONDS='0': expected more than 0 and at most 3600 seconds",
+        ),
+        (
+            {"AIGOV_LEASE_DURATION_SECONDS": "10"},
+            "lease timings: lease duration (10 s) must exceed the renew deadline (10 s): a "
+            "holder must stop before another may take over",
+        ),
+        (
+            {"AIGOV_LEASE_RETRY_PERIOD_SECONDS": "9"},
+            "lease timings: renew deadline (10 s) must exceed 1.2 x the retry period (9 s)",
+        ),
     ],
 )
-def test_peering_priority_bounds(value: str, message: str) -> None:
+def test_lease_timings_that_cannot_give_one_leader_are_refused(
+    env: dict[str, str], message: str
+) -> None:
     with pytest.raises(ConfigError) as info:
-        Settings.from_env({"AIGOV_PEERING_PRIORITY": value})
+        Settings.from_env(env)
     assert str(info.value) == message
 
 

@@ -219,7 +219,7 @@ def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> No
 
 
 def test_settings_defaults_keep_six_months() -> None:
-    s = LogSettings.from_env({"POD_ID": "aigov-abc"})
+    s = LogSettings.from_env({"POD_NAME": "aigov-abc"})
     assert (s.retention_days, s.checkpoint_records, s.checkpoint_seconds) == (183, 1000, 60)
     assert s.replica == "aigov-abc"
     assert s.directory is None

@@ -17,7 +17,6 @@ from aigov.policy.gpu import (
     gpus_per_pod,
     is_accelerator_resource,
     parse_quantity,
-    uses_accelerator,
     workload_accelerators,
 )
 from aigov.policy.workload import PodTemplate, Quantity, parse_workload
@@ -161,15 +160,6 @@ def test_cronjob_gpu_is_found_at_depth() -> None:
     assert use.path == (
         "spec.jobTemplate.spec.template.spec.containers[0].resources.limits[nvidia.com/gpu]"
     )
-
-
-def test_uses_accelerator() -> None:
-    cpu = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [limits(cpu="1")]}}
-    assert not uses_accelerator(parse_workload(cpu))
-    cpu["spec"] = {"containers": [gpu(limits=1)]}
-    assert uses_accelerator(parse_workload(cpu))
-    scale = {"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 9}}
-    assert not uses_accelerator(parse_workload(scale))
 
 
 @pytest.mark.parametrize(

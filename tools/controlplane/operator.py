@@ -66,6 +66,8 @@ def running_operator(
         "KUBECONFIG": str(kubeconfig),
         "AIGOV_MANAGE_WEBHOOKS": "true",
         "AIGOV_WEBHOOK_CONFIG_NAME": config_name,
+        # Its own Lease: a demo and a test session against one cluster both reconcile.
+        "AIGOV_LEASE_NAME": config_name,
         "AIGOV_WEBHOOK_PORT": str(webhook_port),
         "AIGOV_HEALTH_PORT": str(health_port),
         **env,

@@ -62,8 +62,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (printf "%s-webhook-tls" (include "aigov.fullname" .)) .Values.webhooks.tls.secretName | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The ClusterKopfPeering the replicas share (kopf.dev). */}}
-{{- define "aigov.peeringName" -}}
+{{/* The coordination.k8s.io Lease the replicas elect their leader in. */}}
+{{- define "aigov.leaseName" -}}
 {{- include "aigov.fullname" . }}
 {{- end }}
 

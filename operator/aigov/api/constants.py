@@ -51,12 +51,10 @@ VIOLATIONS_ANNOTATION: Final = f"{GROUP}/violations"
 FLAGGED_ANNOTATION: Final = f"{GROUP}/flagged"
 """Set on running workloads whose model lost approval or placement; value says why."""
 
-# Prefix for kopf's own bookkeeping (progress, diff-base, finalizer): we own every name.
-KOPF_PREFIX: Final = GROUP
 FINALIZER: Final = f"{GROUP}/finalizer"
+"""kopf's finalizer, under our own name (never kopf.zalando.org/...)."""
 
 GPU_RESOURCE: Final = "nvidia.com/gpu"
-OPERATOR_NAME: Final = "aigov"
 
 
 class Mode(StrEnum):

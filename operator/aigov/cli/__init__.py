@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aigov.cli import check, live, log, sign, why
+from aigov.cli import check, evidence, live, log, sign, why
 
 
 class InputError(Exception):
@@ -39,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     sign.register(commands)
     log.register(commands)
     why.register(commands)
+    evidence.register(commands)
     return root
 
 
@@ -51,7 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = handler(args)
-    except (sign.SignInputError, why.UsageError, live.ClusterError) as exc:
+    except (
+        sign.SignInputError,
+        why.UsageError,
+        live.ClusterError,
+        evidence.EvidenceInputError,
+    ) as exc:
         print(f"aigov: {exc}", file=sys.stderr)
         return 2
     return code

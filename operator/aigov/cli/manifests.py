@@ -24,6 +24,11 @@ class ManifestError(ValueError):
     """A file that cannot be read as Kubernetes manifests; the message names file and line."""
 
 
+class NotKubernetesError(ManifestError):
+    """Well-formed YAML that is not a Kubernetes object (a CI workflow, a values file): a
+    reader of a whole folder may skip such a file, where malformed YAML is always an error."""
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a document came from."""
@@ -113,7 +118,9 @@ def read(paths: Iterable[str]) -> list[Document]:
 
 def _objects(body: object, source: Source) -> Iterator[Document]:
     if not isinstance(body, Mapping) or not body.get("kind") or not body.get("apiVersion"):
-        raise ManifestError(f"{source}: not a Kubernetes object (it needs apiVersion and kind)")
+        raise NotKubernetesError(
+            f"{source}: not a Kubernetes object (it needs apiVersion and kind)"
+        )
     if str(body["kind"]).endswith("List") and isinstance(body.get("items"), list):
         for item in body["items"]:
             yield from _objects(item, source)

@@ -83,7 +83,7 @@ class LogSettings:
     (AIGOV_DECISION_LOG_CONFIGMAP); empty keeps none in the cluster."""
 
     replica: str = ""
-    """This replica's name in its log's origin (AIGOV_DECISION_LOG_REPLICA, else POD_ID,
+    """This replica's name in its log's origin (AIGOV_DECISION_LOG_REPLICA, else POD_NAME,
     else the host name)."""
 
     @classmethod
@@ -97,7 +97,7 @@ class LogSettings:
         if not key_name or any(c.isspace() for c in key_name) or "+" in key_name:
             raise ConfigError(f"AIGOV_DECISION_LOG_KEY_NAME={key_name!r}: no spaces or '+'")
         replica = (
-            e.get("AIGOV_DECISION_LOG_REPLICA") or e.get("POD_ID") or socket.gethostname()
+            e.get("AIGOV_DECISION_LOG_REPLICA") or e.get("POD_NAME") or socket.gethostname()
         ).strip()
         if not _NAME.fullmatch(replica):
             raise ConfigError(

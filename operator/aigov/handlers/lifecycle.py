@@ -13,6 +13,7 @@ import kopf
 import prometheus_client
 
 from aigov import certs, kube, logs, webhooks
+from aigov.api.constants import FINALIZER, MODEL_LABEL
 from aigov.config import Settings
 from aigov.handlers import admission
 from aigov.handlers.indexes import KopfIndexView
@@ -44,12 +45,15 @@ def configure(kopf_settings: kopf.OperatorSettings, runtime: Runtime) -> None:
     """Our names for kopf's bookkeeping, quiet event posting, no kopf webhook server (ours
     is started by start() below)."""
     prefix = "operator.aigov.io"
-    kopf_settings.persistence.finalizer = "aigov.io/finalizer"
+    kopf_settings.persistence.finalizer = FINALIZER
     kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=prefix, key="last-handled-configuration"
     )
     kopf_settings.posting.level = 30  # WARNING: handler chatter does not become Events
+    # Only pods that name a model matter (the pods index and the reconcilers' wake-ups);
+    # the API server filters the list and watch, so no replica holds every pod of the cluster.
+    kopf_settings.watching.label_selectors["", "v1", "pods"] = MODEL_LABEL
     kopf_settings.admission.managed = None  # configurations come from us or the chart
     kopf_settings.admission.server = None
 

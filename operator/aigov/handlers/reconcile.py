@@ -182,6 +182,7 @@ async def _reconcile_forever(
     wake = runtime.waker(key)
     while True:
         wake.clear()
+        log.debug("reconcile pass", namespace=key[0], name=key[1])
         try:
             delay = await _reconcile(key[0], key[1], indices, runtime.settings, runtime.phases)
         except asyncio.CancelledError:
@@ -198,27 +199,34 @@ async def _reconcile_forever(
             await asyncio.wait_for(wake.wait(), timeout=delay)
 
 
-@kopf.on.event(GROUP, VERSION, "governedmodels")
-async def model_changed(
-    *, event: Mapping[str, Any], memo: Any, namespace: str | None, name: str, **kwargs: Any
-) -> None:
-    """Start (or wake) the model's reconciler; once the model is gone, it ends by itself.
-
-    Plain tasks rather than kopf daemons: a daemon needs a finalizer, and a finalizer left
-    behind by a stopped operator would keep every namespace with a model from being deleted.
-    """
-    runtime: Runtime = memo.runtime
-    key = (namespace or "", name)
-    # A deletion wakes the reconciler too: its last pass flags the workloads left behind.
-    runtime.start_reconciler(key, lambda: _reconcile_forever(key, kwargs, runtime))
+def start(runtime: Runtime, key: tuple[str, str], indices: Mapping[str, Any]) -> None:
+    """Start (or wake) the model's reconciler; nothing unless this replica leads."""
+    if not runtime.leading:
+        return
+    runtime.start_reconciler(key, lambda: _reconcile_forever(key, indices, runtime))
     runtime.waker(key).set()
 
 
-@kopf.on.cleanup()
-async def stop_reconcilers(*, memo: Any, **_: Any) -> None:
-    """Cancel every model's reconciler when the operator stops."""
-    runtime: Runtime = memo.runtime
-    await runtime.stop_all_reconcilers()
+def start_all(runtime: Runtime, indices: Mapping[str, Any]) -> int:
+    """A reconciler for every model the index holds: this replica just became the leader.
+    Returns how many models that is."""
+    keys = list(indices["governed_models"])
+    for key in keys:
+        start(runtime, key, indices)
+    return len(keys)
+
+
+@kopf.on.event(GROUP, VERSION, "governedmodels")
+async def model_changed(*, memo: Any, namespace: str | None, name: str, **kwargs: Any) -> None:
+    """Start (or wake) the model's reconciler, if this replica leads; once the model is
+    gone, the reconciler ends by itself.
+
+    Plain tasks rather than kopf daemons: a daemon needs a finalizer, and a finalizer left
+    behind by a stopped operator would keep every namespace with a model from being deleted;
+    and kopf has no way to run daemons only on the replica holding a Lease.
+    """
+    # A deletion wakes the reconciler too: its last pass flags the workloads left behind.
+    start(memo.runtime, (namespace or "", name), kwargs)
 
 
 def _wake(memo: Any, namespace: str | None, model: object) -> None:

@@ -28,12 +28,16 @@ class Runtime:
     placement_generation: int = 0
     """Bumped on every node and PlacementPolicy event: the cached placement view is stale."""
 
+    leading: bool = False
+    """Whether this replica holds the leader Lease (handlers.leadership). Reconcilers run
+    only while it does: start_reconciler does nothing otherwise."""
+
     wakers: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    """(namespace, model) -> the event that wakes that model's reconciler."""
     reconcilers: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
+    """(namespace, model) -> that model's reconciler task."""
     phases: dict[tuple[str, str], str] = field(default_factory=dict)
     """Each reconciled model's phase, for the aigov_models gauge."""
-    """(namespace, model) -> that model's reconciler task."""
-    """(namespace, model) -> the event that wakes that model's reconciler."""
 
     @property
     def ready(self) -> bool:
@@ -46,7 +50,10 @@ class Runtime:
     def start_reconciler(
         self, key: tuple[str, str], run: Callable[[], Coroutine[Any, Any, None]]
     ) -> None:
-        """Run `run()` as the model's reconciler unless one is running already."""
+        """Run `run()` as the model's reconciler unless one is running already, or this
+        replica does not lead (another replica reconciles)."""
+        if not self.leading:
+            return
         task = self.reconcilers.get(key)
         if task is None or task.done():
             self.reconcilers[key] = asyncio.get_running_loop().create_task(run())
@@ -61,16 +68,16 @@ class Runtime:
         if self.phases.pop(key, None) is not None:
             metrics.phases(self.phases.values())
 
-    def stop_reconciler(self, key: tuple[str, str]) -> None:
-        """Cancel the model's reconciler (the model is gone)."""
-        task = self.reconcilers.pop(key, None)
-        if task is not None:
-            task.cancel()
-        self.wakers.pop(key, None)
-
-    async def stop_all_reconcilers(self) -> None:
+    def cancel_all_reconcilers(self) -> list[asyncio.Task[None]]:
+        """Cancel every reconciler at once (leadership lost or the process stops) and forget
+        their wake-up events; the cancelled tasks, for a caller that waits for them."""
         tasks = list(self.reconcilers.values())
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         self.reconcilers.clear()
+        self.wakers.clear()
+        return tasks
+
+    async def stop_all_reconcilers(self) -> None:
+        """Cancel every reconciler and wait until each has ended."""
+        await asyncio.gather(*self.cancel_all_reconcilers(), return_exceptions=True)

@@ -237,11 +237,6 @@ def workload_accelerators(
     return [use for template in workload.templates for use in find_accelerators(template, rules)]
 
 
-def uses_accelerator(workload: Workload, rules: AcceleratorRules = DEFAULT_RULES) -> bool:
-    """Whether any pod of the workload would get a GPU or another accelerator."""
-    return any(find_accelerators(template, rules) for template in workload.templates)
-
-
 def accelerators_per_pod(
     template: PodTemplate, rules: AcceleratorRules = DEFAULT_RULES
 ) -> dict[str, int]:

@@ -1,5 +1,8 @@
 """The chart's decision-log objects: a signing key generated once, a ConfigMap the operator
-may only get and patch by name, the settings the operator parses, and the optional PVC."""
+may only get and patch by name, the settings the operator parses, and the optional PVC.
+
+No cluster, only `helm template` (with the e2e tests, like test_chart_render.py, so that
+`make unit` needs no binaries)."""
 
 from __future__ import annotations
 
@@ -75,7 +78,7 @@ def test_the_environment_is_what_the_operator_reads(helm: Helm) -> None:
     }
     objects = helm.template(values)
     env = {e["name"]: e["value"] for e in _container(objects)["env"] if "value" in e}
-    settings = LogSettings.from_env({**env, "POD_ID": "aigov-abc"})
+    settings = LogSettings.from_env({**env, "POD_NAME": "aigov-abc"})
     assert (settings.checkpoint_records, settings.checkpoint_seconds) == (500, 30)
     assert (settings.retention_days, settings.stdout) == (400, False)
     assert settings.max_file_bytes == 64 * 1024 * 1024

@@ -1,6 +1,9 @@
 """The Helm chart, rendered with several value sets: what it installs and what it never does.
 
-No cluster: `helm lint --strict` and `helm template` only (the helm binary of .cache/bin).
+No cluster, but the helm binary `make binaries` builds (.cache/bin): `helm lint --strict`
+and `helm template`. It lives with the e2e tests, which run after the binaries are built, so
+that `make unit` needs nothing beside the repository (tests/unit/test_chart_values.py has the
+checks of the chart's files that need no helm).
 The webhook configurations are compared with operator/aigov/webhooks.py, the RBAC with
 config/rbac/, the CRDs with crds/, and the container environment is parsed by the
 operator's own Settings: the chart cannot drift from the operator unnoticed.
@@ -24,9 +27,9 @@ from cryptography import x509
 from tools.controlplane import binaries
 from tools.helm import CHART, Helm, HelmError, by_kind, one
 
-import aigov.handlers  # noqa: F401 - registers the handlers, whose ids are the webhook paths
 from aigov import webhooks
 from aigov.config import Settings
+from aigov.election import Timing
 from aigov.handlers.admission import ROUTES
 
 ROOT = CHART.parents[1]
@@ -50,7 +53,14 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         }
     },
     "no-kube-system-listed": {"webhooks": {"excludedNamespaces": []}},
-    "single-replica": {"replicaCount": 1, "peering": {"enabled": False}},
+    "single-replica": {"replicaCount": 1},
+    "fast-election": {
+        "leaderElection": {
+            "leaseDurationSeconds": 6,
+            "renewDeadlineSeconds": 4,
+            "retryPeriodSeconds": 0.5,
+        }
+    },
     "url": {"webhooks": {"url": "https://127.0.0.1:9443/"}},
     "everything-on": {
         "replicaCount": 3,
@@ -170,10 +180,8 @@ def test_helm_lint_strict_passes(helm: Helm, name: str) -> None:
         ({"image": {"digest": "latest"}}, "/image/digest"),
         ({"operator": {"webhookPort": 443}}, "/operator/webhookPort"),
         ({"surprise": True}, "additional properties 'surprise'"),
-        (
-            {"replicaCount": 2, "peering": {"enabled": False}},
-            "replicaCount > 1 needs peering.enabled=true",
-        ),
+        ({"peering": {"enabled": True}}, "additional properties 'peering'"),
+        ({"leaderElection": {"retryPeriodSeconds": 0}}, "/leaderElection/retryPeriodSeconds"),
     ],
 )
 def test_bad_values_are_refused_before_anything_is_rendered(
@@ -184,88 +192,7 @@ def test_bad_values_are_refused_before_anything_is_rendered(
     assert message in str(info.value)
 
 
-def test_values_and_schema_name_the_same_keys() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    schema = json.loads((CHART / "values.schema.json").read_text())
-    assert schema["additionalProperties"] is False
-
-    def walk(value: Any, node: dict[str, Any], path: str) -> None:
-        props = node.get("properties")
-        if props is None or not isinstance(value, dict):
-            return
-        where = path or "<root>"
-        assert set(value) <= set(props), f"{where}: in values.yaml, not in the schema"
-        if value:  # an empty map (e.g. issuerRef: {}) is an optional object left unset
-            assert set(props) <= set(value), f"{where}: in the schema, not in values.yaml"
-        for key, sub in value.items():
-            walk(sub, props[key], f"{path}.{key}".lstrip("."))
-
-    walk(values, schema, "")
-
-
-def test_every_value_is_explained_by_a_comment() -> None:
-    """Each value has a comment right above it, or shares the one of the sibling on the line
-    right above, or of its parent (resources.requests.cpu is explained with `resources`).
-    A parent without a comment of its own is fine when each of its values has one."""
-    lines = [
-        raw for raw in (CHART / "values.yaml").read_text().splitlines() if raw.strip() != "---"
-    ]
-
-    def indent(raw: str) -> int:
-        return len(raw) - len(raw.lstrip())
-
-    def is_key(raw: str) -> bool:
-        return bool(raw.strip()) and not raw.strip().startswith(("#", "-"))
-
-    explained: dict[int, bool] = {}  # indent -> whether the open key at that indent is
-    explained_sibling = False
-    undocumented = []
-    for i, raw in enumerate(lines):
-        if not is_key(raw):
-            continue
-        level = indent(raw)
-        explained = {lv: ok for lv, ok in explained.items() if lv < level}
-        above = lines[i - 1] if i else ""
-        ok = (
-            above.strip().startswith("#")
-            or (is_key(above) and indent(above) == level and explained_sibling)
-            or (bool(explained) and explained[max(explained)])
-        )
-        explained[level] = explained_sibling = ok
-        following = next((line for line in lines[i + 1 :] if line.strip()), "")
-        is_parent = not raw.split(":", 1)[1].strip() and indent(following) > level
-        is_parent = is_parent and not following.strip().startswith("-")
-        if not ok and not is_parent:
-            undocumented.append(raw.strip())
-    assert undocumented == []
-
-
 # ---- CRDs -------------------------------------------------------------------------------
-
-
-def test_chart_crds_are_exact_copies_of_crds() -> None:
-    ours = sorted(p.name for p in (ROOT / "crds").glob("*.yaml"))
-    charted = sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
-    assert charted == sorted([*ours, "kopf.dev_clusterkopfpeerings.yaml"])
-    for name in ours:
-        assert (CHART / "crds" / name).read_bytes() == (ROOT / "crds" / name).read_bytes(), (
-            f"charts/aigov/crds/{name} differs from crds/{name}: cp crds/*.yaml charts/aigov/crds/"
-        )
-
-
-def test_peering_crd_is_the_one_kopf_looks_for() -> None:
-    crd = yaml.safe_load((CHART / "crds" / "kopf.dev_clusterkopfpeerings.yaml").read_text())
-    assert crd["metadata"]["name"] == "clusterkopfpeerings.kopf.dev"
-    assert crd["spec"]["group"] == "kopf.dev"
-    assert crd["spec"]["scope"] == "Cluster"
-    assert crd["spec"]["names"]["kind"] == "ClusterKopfPeering"
-    assert crd["spec"]["names"]["plural"] == "clusterkopfpeerings"
-    (version,) = crd["spec"]["versions"]
-    assert (version["name"], version["served"], version["storage"]) == ("v1", True, True)
-    # kopf patches status on the main resource: no status subresource, keys are peer ids.
-    assert "subresources" not in version
-    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
-    assert status["x-kubernetes-preserve-unknown-fields"] is True
 
 
 # ---- webhooks -----------------------------------------------------------------------------
@@ -339,15 +266,6 @@ def test_webhook_configuration_safety(case: tuple[dict[str, Any], list[dict[str,
         for expression in expressions:
             if expression["operator"] == "In":
                 assert not {"kube-system", NAMESPACE} & set(expression["values"])
-
-
-def test_match_conditions_file_is_what_the_operator_generates() -> None:
-    """The chart cannot run Python: it reads the operator's matchConditions from a file,
-    written by `python -m tools.match_conditions`."""
-    path = CHART / "files" / "match-conditions.json"
-    assert json.loads(path.read_text()) == webhooks.match_conditions(), (
-        f"{path} is stale: run python -m tools.match_conditions"
-    )
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
@@ -442,34 +360,28 @@ def _rules(path: Path) -> dict[str, list[dict[str, Any]]]:
     return {d["metadata"]["name"]: d["rules"] for d in yaml.safe_load_all(path.read_text()) if d}
 
 
-def test_operator_role_mirrors_config_rbac_plus_peering(render: Render) -> None:
-    (reference,) = _rules(ROOT / "config" / "rbac" / "operator.yaml").values()
-    for values, peering in (({}, True), (VALUE_SETS["single-replica"], False)):
+def test_operator_roles_mirror_config_rbac(render: Render) -> None:
+    """The ClusterRole equals config/rbac's; the leader-election Role too, with the
+    release's Lease name in place of the local default (aigov)."""
+    reference = _rules(ROOT / "config" / "rbac" / "operator.yaml")
+    for values in ({}, VALUE_SETS["single-replica"]):
         objects = render(values)
         role = next(
             r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == "aigov-operator"
         )
-        extra = (
-            [
-                {
-                    "apiGroups": ["kopf.dev"],
-                    "resources": ["clusterkopfpeerings"],
-                    "verbs": ["get", "list", "watch"],
-                },
-                {
-                    "apiGroups": ["kopf.dev"],
-                    "resources": ["clusterkopfpeerings"],
-                    "resourceNames": [RELEASE],
-                    "verbs": ["patch"],
-                },
-            ]
-            if peering
-            else []
-        )
-        assert role["rules"] == [*reference, *extra]
-        assert one(objects, "ClusterKopfPeering") if peering else True
-        if not peering:
-            assert by_kind(objects, "ClusterKopfPeering") == []
+        assert role["rules"] == reference["aigov-operator"]
+        (election,) = by_kind(objects, "Role")
+        assert election["metadata"] == {
+            **election["metadata"],
+            "name": "aigov-leader-election",
+            "namespace": NAMESPACE,
+        }
+        assert election["rules"] == reference["aigov-leader-election"]
+        (binding,) = by_kind(objects, "RoleBinding")
+        assert binding["roleRef"]["name"] == "aigov-leader-election"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "aigov", "namespace": NAMESPACE}
+        ]
 
 
 def test_rbac_has_no_wildcards_and_no_secrets(
@@ -606,11 +518,15 @@ def test_environment_is_read_by_the_operator_as_intended(
     )
     # The operator's idea of "never intercepted" is the webhook selectors' NotIn list.
     assert settings.never_intercepted == _never(values)
-    peering = _merged(values, "peering.enabled", True)
-    assert settings.peering == (RELEASE if peering else "")
+    assert (settings.lease_name, settings.lease_namespace) == (RELEASE, NAMESPACE)
+    assert settings.lease_timing == Timing(
+        _merged(values, "leaderElection.leaseDurationSeconds", 15),
+        _merged(values, "leaderElection.renewDeadlineSeconds", 10),
+        _merged(values, "leaderElection.retryPeriodSeconds", 2),
+    )
     container = _container(objects)
-    (pod_id,) = [e for e in container["env"] if e["name"] == "POD_ID"]
-    assert pod_id["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    (pod_name,) = [e for e in container["env"] if e["name"] == "POD_NAME"]
+    assert pod_name["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert settings.cert_dir == Path(mounts["tls"]["mountPath"])
     assert mounts["tls"]["readOnly"] is True
@@ -642,7 +558,6 @@ def test_optional_objects_are_off_by_default(render: Render) -> None:
         "Service",
         "Deployment",
         "PodDisruptionBudget",
-        "ClusterKopfPeering",
         "ValidatingWebhookConfiguration",
         "MutatingWebhookConfiguration",
     }
