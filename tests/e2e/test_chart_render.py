@@ -370,15 +370,20 @@ def test_operator_roles_mirror_config_rbac(render: Render) -> None:
             r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == "aigov-operator"
         )
         assert role["rules"] == reference["aigov-operator"]
-        (election,) = by_kind(objects, "Role")
+        (election,) = [
+            r for r in by_kind(objects, "Role") if r["metadata"]["name"] == "aigov-leader-election"
+        ]
         assert election["metadata"] == {
             **election["metadata"],
             "name": "aigov-leader-election",
             "namespace": NAMESPACE,
         }
         assert election["rules"] == reference["aigov-leader-election"]
-        (binding,) = by_kind(objects, "RoleBinding")
-        assert binding["roleRef"]["name"] == "aigov-leader-election"
+        (binding,) = [
+            b
+            for b in by_kind(objects, "RoleBinding")
+            if b["roleRef"]["name"] == "aigov-leader-election"
+        ]
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "aigov", "namespace": NAMESPACE}
         ]
