@@ -8,6 +8,8 @@ keeps the per-phase gauge.
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -102,3 +104,47 @@ def phases(current: Iterable[str]) -> None:
     _SEEN.update(counts)
     for phase in _SEEN:
         MODELS.labels(phase=phase).set(counts.get(phase, 0))
+
+
+LOG_RECORDS = prometheus_client.Counter(
+    "aigov_decision_log_records",
+    "Decision-log records appended to this replica's chain, by type (admission, "
+    "governance, checkpoint).",
+    ["type"],
+)
+LOG_SINK_ERRORS = prometheus_client.Counter(
+    "aigov_decision_log_sink_errors",
+    "Records a sink (stdout, file, cluster) failed to write: the decision stood, but that "
+    "copy of the log misses a record (a gap `aigov log verify` reports).",
+    ["sink"],
+)
+CHECKPOINT_SIZE = prometheus_client.Gauge(
+    "aigov_decision_log_checkpoint_size",
+    "Tree size (records) of the last checkpoint this replica signed.",
+)
+CHECKPOINT_TIME = prometheus_client.Gauge(
+    "aigov_decision_log_checkpoint_timestamp_seconds",
+    "Unix time of the last checkpoint this replica signed: its age is time() minus this.",
+)
+CHECKPOINT_PUBLISHED = prometheus_client.Gauge(
+    "aigov_decision_log_checkpoint_published_timestamp_seconds",
+    "Unix time the last checkpoint was kept in the cluster (the checkpoints ConfigMap).",
+)
+
+
+CHECKPOINT_AGE = prometheus_client.Gauge(
+    "aigov_decision_log_checkpoint_age_seconds",
+    "Seconds since this replica signed its last checkpoint (NaN before the first): alert "
+    "when it grows past a few checkpoint intervals.",
+)
+_last_checkpoint: list[float] = []
+CHECKPOINT_AGE.set_function(
+    lambda: time.time() - _last_checkpoint[-1] if _last_checkpoint else math.nan
+)
+
+
+def checkpointed(size: int, when: float) -> None:
+    """Record the size and time of the checkpoint just signed."""
+    CHECKPOINT_SIZE.set(size)
+    CHECKPOINT_TIME.set(when)
+    _last_checkpoint[:] = [when]

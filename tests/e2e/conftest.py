@@ -70,10 +70,26 @@ def kube(kubeconfig: Path) -> Iterator[Kube]:
         client.run("delete", "namespace", ns, "--wait=false")
 
 
+OPERATOR_NAMESPACE = "aigov-system"
+"""The operator's namespace (AIGOV_NAMESPACE's default): it keeps its checkpoints there."""
+
+
 @pytest.fixture(scope="session")
-def operator(kube: Kube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+def decision_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session operator writes its decision log (AIGOV_DECISION_LOG_DIR)."""
+    return tmp_path_factory.mktemp("decision-log")
+
+
+@pytest.fixture(scope="session")
+def operator(kube: Kube, decision_log_dir: Path) -> Iterator[Operator]:
     log = ROOT / ".cache" / "e2e" / "operator.log"
-    with running_operator(kube.kubeconfig, log, config_name="aigov-e2e") as op:
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}})
+    env = {
+        "AIGOV_DECISION_LOG_DIR": str(decision_log_dir),
+        # Checkpoints every few seconds, so a test sees one kept in the cluster soon.
+        "AIGOV_DECISION_LOG_CHECKPOINT_SECONDS": "3",
+    }
+    with running_operator(kube.kubeconfig, log, config_name="aigov-e2e", **env) as op:
         yield op
 
 

@@ -18,6 +18,7 @@ import contextlib
 import json
 import signal
 import ssl
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -28,11 +29,14 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tools import serviceaccount
 from tools.controlplane.operator import Operator, free_port, running_operator
 from tools.helm import Helm
 from tools.kubectl import Kube
 
+from aigov.decisionlog import checkpoint as cp
 from tests.e2e import governed, manifests
 from tests.e2e.governed import ALICE, CAROL
 
@@ -140,10 +144,15 @@ def _replica(
     kube: Kube, release: Release, sa_kubeconfig: Path, cert_dir: Path, pod: str, **env: str
 ) -> Iterator[Operator]:
     """`python -m aigov` as one replica of the release: the Deployment's environment, the
-    ServiceAccount's token, the Secret's files; loopback instead of 0.0.0.0."""
+    ServiceAccount's token, the Secrets' files; loopback instead of 0.0.0.0."""
+    key_dir = Path(tempfile.mkdtemp(prefix=f"chart-{pod}-decision-log-key-"))
+    key = kube.get("secret", f"{release.name}-decision-log-key", release.namespace)["data"]
+    (key_dir / "key.pem").write_bytes(base64.b64decode(key["key.pem"]))
     environment = {
         **_deployment_env(kube, release),
         "AIGOV_WEBHOOK_HOST": "127.0.0.1",
+        "AIGOV_DECISION_LOG_KEY_FILE": str(key_dir / "key.pem"),
+        "AIGOV_DECISION_LOG_CHECKPOINT_SECONDS": "3",
         # kopf's per-object records (which handler ran for what) are logged at DEBUG only.
         "AIGOV_LOG_LEVEL": "DEBUG",
         "AIGOV_CERT_DIR": str(cert_dir),
@@ -284,6 +293,7 @@ def test_install_creates_every_object_and_pods_run_restricted(
     assert kinds == [
         "ClusterRole",
         "ClusterRoleBinding",
+        "ConfigMap",
         "Deployment",
         "MutatingWebhookConfiguration",
         "PodDisruptionBudget",
@@ -372,6 +382,38 @@ def test_the_token_itself_is_refused_secrets(
     assert "Forbidden" in result.stderr
     assert release.user in result.stderr
     assert as_sa.run("get", "governedmodels", "-A").ok
+
+
+def test_the_operator_keeps_checkpoints_in_the_releases_configmap_and_nothing_else(
+    kube: Kube, release: Release, chart_operator: Operator
+) -> None:
+    """Signed with the chart's key, written as the chart's ServiceAccount: get and patch of
+    one ConfigMap by name is all the decision log may do in the namespace."""
+    sa = release.user
+
+    def can(*args: str) -> bool:
+        result = kube.run("auth", "can-i", *args, "-n", release.namespace, f"--as={sa}")
+        return result.stdout.strip() == "yes"
+
+    assert can("patch", "configmap/aigov-checkpoints")
+    assert not can("patch", "configmap/something-else")
+    assert not can("create", "configmaps")
+    assert not can("get", f"secret/{release.name}-decision-log-key")
+
+    def kept() -> bool:
+        data = kube.get("configmap", "aigov-checkpoints", release.namespace).get("data") or {}
+        return any(k.endswith(".replica-a.checkpoint") for k in data)
+
+    kube.wait_for(kept, "replica-a's checkpoint in the release's ConfigMap", 60)
+    data = kube.get("configmap", "aigov-checkpoints", release.namespace)["data"]
+    (name,) = [k for k in data if k.endswith(".replica-a.checkpoint")]
+    key = kube.get("secret", f"{release.name}-decision-log-key", release.namespace)["data"]
+    private = serialization.load_pem_private_key(base64.b64decode(key["key.pem"]), None)
+    assert isinstance(private, Ed25519PrivateKey)
+    vkey = cp.VerifierKey.parse(cp.verifier_key("aigov.io/decision-log", private.public_key()))
+    checkpoint = cp.parse(data[name])
+    assert cp.verify(checkpoint, vkey)
+    assert checkpoint.origin.startswith("aigov.io/decision-log/replica-a/")
 
 
 # ---- the governed workflow through the chart ---------------------------------------------

@@ -69,6 +69,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             "metricsFrom": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}],
         },
         "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+        "decisionLog": {"persistence": {"enabled": True, "accessModes": ["ReadWriteMany"]}},
         "image": {"digest": "sha256:" + "ab" * 32},
         "operator": {
             "logLevel": "DEBUG",
@@ -224,7 +225,7 @@ def test_webhook_configurations_are_those_of_the_operator(
 ) -> None:
     values, objects = case
     cert_manager = _merged(values, "certManager.enabled", False)
-    ca_bundle = None if cert_manager else one(objects, "Secret")["data"]["ca.crt"]
+    ca_bundle = None if cert_manager else _tls_secret(objects)["data"]["ca.crt"]
     expected = _expected(values, ca_bundle)
     for kind, body in expected.items():
         rendered = one(objects, kind)
@@ -294,9 +295,15 @@ def test_kube_system_is_excluded_even_when_the_list_omits_it(render: Render) -> 
             assert not_in["values"] == ["kube-system", NAMESPACE]
 
 
+def _tls_secret(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The webhook's serving certificate (the decision log's signing key is a Secret too)."""
+    (secret,) = [s for s in by_kind(objects, "Secret") if s["type"] == "kubernetes.io/tls"]
+    return secret
+
+
 def test_cert_manager_injects_the_ca_and_the_chart_makes_none(render: Render) -> None:
     objects = render({"certManager": {"enabled": True}})
-    assert by_kind(objects, "Secret") == []
+    assert [s for s in by_kind(objects, "Secret") if s["type"] == "kubernetes.io/tls"] == []
     certificates = {c["metadata"]["name"]: c["spec"] for c in by_kind(objects, "Certificate")}
     issuers = {i["metadata"]["name"]: i["spec"] for i in by_kind(objects, "Issuer")}
     # A private CA: self-signed root -> CA Issuer -> serving certificate, so renewals of the
@@ -332,7 +339,7 @@ def test_cert_manager_with_an_issuer_of_yours_makes_no_issuer(render: Render) ->
 @pytest.mark.parametrize("name", ["default", "url"])
 def test_generated_certificate_is_signed_by_the_published_ca(render: Render, name: str) -> None:
     objects = render(VALUE_SETS[name])
-    secret = one(objects, "Secret")
+    secret = _tls_secret(objects)
     assert secret["type"] == "kubernetes.io/tls"
     ca = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["ca.crt"]))
     leaf = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
@@ -364,15 +371,20 @@ def test_operator_roles_mirror_config_rbac(render: Render) -> None:
             r for r in by_kind(objects, "ClusterRole") if r["metadata"]["name"] == "aigov-operator"
         )
         assert role["rules"] == reference["aigov-operator"]
-        (election,) = by_kind(objects, "Role")
+        (election,) = [
+            r for r in by_kind(objects, "Role") if r["metadata"]["name"] == "aigov-leader-election"
+        ]
         assert election["metadata"] == {
             **election["metadata"],
             "name": "aigov-leader-election",
             "namespace": NAMESPACE,
         }
         assert election["rules"] == reference["aigov-leader-election"]
-        (binding,) = by_kind(objects, "RoleBinding")
-        assert binding["roleRef"]["name"] == "aigov-leader-election"
+        (binding,) = [
+            b
+            for b in by_kind(objects, "RoleBinding")
+            if b["roleRef"]["name"] == "aigov-leader-election"
+        ]
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "aigov", "namespace": NAMESPACE}
         ]
@@ -453,7 +465,8 @@ def test_pods_meet_the_restricted_pod_security_standard(
     assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         assert not spec.get(key)
-    volume_kinds = {"secret", "emptyDir", "configMap"}  # what the restricted standard allows
+    # What the restricted standard allows.
+    volume_kinds = {"secret", "emptyDir", "configMap", "persistentVolumeClaim"}
     assert all(set(v) & volume_kinds for v in spec["volumes"]), "no hostPath"
     container = _container(objects)
     sc = container["securityContext"]
@@ -544,6 +557,7 @@ def test_optional_objects_are_off_by_default(render: Render) -> None:
     assert kinds == {
         "ServiceAccount",
         "Secret",
+        "ConfigMap",
         "ClusterRole",
         "ClusterRoleBinding",
         "Role",
@@ -581,7 +595,7 @@ def test_network_policy_and_service_monitor(render: Render) -> None:
 def test_names_fit_the_release(render: Render) -> None:
     objects = render({}, namespace="other")
     assert {o["metadata"]["name"] for o in by_kind(objects, "Service")} == {"aigov-webhook"}
-    secret = one(objects, "Secret")
+    secret = _tls_secret(objects)
     assert secret["metadata"] == {
         **secret["metadata"],
         "name": "aigov-webhook-tls",
@@ -604,7 +618,8 @@ def test_engine_table_extension_reaches_the_operator(render: Render, tmp_path: P
     """values recognition.* -> ConfigMap, mount and env that load_recognition reads."""
     from aigov.recognition import load_recognition
 
-    assert by_kind(render({}), "ConfigMap") == []
+    engines = f"{RELEASE}-engines"
+    assert [c for c in by_kind(render({}), "ConfigMap") if c["metadata"]["name"] == engines] == []
     default = Settings.from_env(_env(render({})))
     assert default.engines_file is None
     assert default.gpu_runtime_classes == ("nvidia", "nvidia-cdi", "nvidia-legacy")
@@ -613,7 +628,7 @@ def test_engine_table_extension_reaches_the_operator(render: Render, tmp_path: P
     settings = Settings.from_env(_env(objects))
     assert settings.gpu_runtime_classes == ("nvidia", "kata-gpu")
     assert settings.accelerator_resources == ("example.com/npu*",)
-    configmap = one(objects, "ConfigMap")
+    (configmap,) = [c for c in by_kind(objects, "ConfigMap") if c["metadata"]["name"] == engines]
     container = _container(objects)
     mount = next(m for m in container["volumeMounts"] if m["name"] == "engines")
     assert settings.engines_file == Path(mount["mountPath"]) / "engines.yaml"

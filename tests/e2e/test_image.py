@@ -219,12 +219,15 @@ def container(
     deployment = kube.get("deployment", release.name, release.namespace)
     pod = deployment["spec"]["template"]["spec"]
     gid = int(pod["securityContext"]["fsGroup"])
-    (tls,) = [v for v in pod["volumes"] if "secret" in v]
-    secret = kube.get("secret", tls["secret"]["secretName"], release.namespace)["data"]
     base = tmp_path_factory.mktemp("image-pod")
-    tls_dir = _owned_by_the_pod_group(
-        base / "tls", {k: base64.b64decode(v) for k, v in secret.items()}, gid
-    )
+    # Every Secret volume (the serving certificate, the decision log's signing key) as the
+    # kubelet would project it.
+    secret_dirs = {}
+    for volume in (v for v in pod["volumes"] if "secret" in v):
+        data = kube.get("secret", volume["secret"]["secretName"], release.namespace)["data"]
+        secret_dirs[volume["name"]] = _owned_by_the_pod_group(
+            base / volume["name"], {k: base64.b64decode(v) for k, v in data.items()}, gid
+        )
     admin = yaml.safe_load(kubeconfig.read_text())
     (cluster,) = [c["cluster"] for c in admin["clusters"]]
     token_dir = _owned_by_the_pod_group(
@@ -245,7 +248,7 @@ def container(
         deployment,
         image=podman.load(archive),
         pod_name=f"{release.name}-image",
-        volumes={tls["name"]: tls_dir},
+        volumes=secret_dirs,
         service_account=token_dir,
         env={
             "KUBERNETES_SERVICE_HOST": str(server.hostname),

@@ -19,7 +19,7 @@ def test_the_charts_pod_becomes_these_podman_flags(tmp_path: Path) -> None:
         deployment,
         image="localhost/aigov:dev",
         pod_name="aigov-0",
-        volumes={"tls": tls},
+        volumes={"tls": tls, "decision-log-key": tmp_path / "key"},
         service_account=sa,
         env={"KUBERNETES_SERVICE_HOST": "127.0.0.1"},
     )
@@ -31,6 +31,7 @@ def test_the_charts_pod_becomes_these_podman_flags(tmp_path: Path) -> None:
     assert f"/tmp:rw,nosuid,nodev,size={64 * 2**20},mode=1777" in args
     assert f"{tls}:/etc/aigov/tls:ro" in args
     assert f"{sa}:/var/run/secrets/kubernetes.io/serviceaccount:ro" in args
+    assert f"{tmp_path / 'key'}:/etc/aigov/decision-log-key:ro" in args
     assert "POD_NAME=aigov-0" in args
     assert "AIGOV_MANAGE_WEBHOOKS=false" in args
     assert "KUBERNETES_SERVICE_HOST=127.0.0.1" in args
@@ -47,7 +48,7 @@ def test_an_env_value_the_api_server_left_out_is_empty(tmp_path: Path) -> None:
         deployment,
         image="x",
         pod_name="p",
-        volumes={"tls": tmp_path},
+        volumes={"tls": tmp_path, "decision-log-key": tmp_path},
         service_account=None,
         env={},
     )
@@ -66,7 +67,7 @@ def test_what_cannot_be_reproduced_is_refused(tmp_path: Path) -> None:
             deployment,
             image="x",
             pod_name="p",
-            volumes={"tls": tmp_path},
+            volumes={"tls": tmp_path, "decision-log-key": tmp_path},
             service_account=None,
             env={},
         )

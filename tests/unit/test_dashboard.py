@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from prometheus_client.metrics import MetricWrapperBase
-from tools.helm import CHART, Helm, one
+from tools.helm import CHART, Helm, by_kind
 
 from aigov import metrics
 
@@ -67,15 +67,23 @@ def test_the_check_can_fail() -> None:
     assert _base("aigov_no_such_metric_total") not in _exported()
 
 
+def _dashboard(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dashboard's ConfigMap (the decision log's checkpoints are a ConfigMap too)."""
+    (found,) = [
+        o for o in by_kind(objects, "ConfigMap") if o["metadata"]["name"].endswith("-dashboard")
+    ]
+    return found
+
+
 def test_chart_ships_the_dashboard_for_the_grafana_sidecar() -> None:
     helm = Helm.find()
     assert not [o for o in helm.template({}) if o["metadata"]["name"].endswith("-dashboard")]
     values = {"grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "AI"}}}
-    config_map = one(helm.template(values, namespace="aigov-system"), "ConfigMap")
+    config_map = _dashboard(helm.template(values, namespace="aigov-system"))
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert config_map["metadata"]["annotations"] == {"grafana_folder": "AI"}
     assert config_map["metadata"]["namespace"] == "aigov-system"
     assert json.loads(config_map["data"]["aigov.json"]) == json.loads(DASHBOARD.read_text())
     elsewhere = {"grafanaDashboard": {"enabled": True, "namespace": "monitoring"}}
-    moved = one(helm.template(elsewhere, namespace="aigov-system"), "ConfigMap")
+    moved = _dashboard(helm.template(elsewhere, namespace="aigov-system"))
     assert moved["metadata"]["namespace"] == "monitoring"

@@ -172,3 +172,18 @@ The engine table extension file: the values' engines and generic names, as YAML.
 {{- with .Values.recognition.generic }}{{- $_ := set $file "generic" . -}}{{- end -}}
 {{- toYaml $file -}}
 {{- end }}
+
+{{/*
+The Secret holding the decision log's Ed25519 signing key (key.pem): the one named in
+values, or "<base name>-decision-log-key" which the chart generates once.
+*/}}
+{{- define "aigov.decisionLogKeySecret" -}}
+{{- .Values.decisionLog.signingKey.secretName | default (printf "%s-decision-log-key" (include "aigov.fullname" .)) }}
+{{- end }}
+
+{{/*
+The claim the file sink writes to, when persistence is on.
+*/}}
+{{- define "aigov.decisionLogClaim" -}}
+{{- .Values.decisionLog.persistence.existingClaim | default (printf "%s-decision-log" (include "aigov.fullname" .)) }}
+{{- end }}

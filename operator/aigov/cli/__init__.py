@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aigov.cli import check, evidence, live, sign, why
+from aigov.cli import check, evidence, live, log, sign, why
 
 
 class InputError(Exception):
@@ -37,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_operator)
     check.register(commands)
     sign.register(commands)
+    log.register(commands)
     why.register(commands)
     evidence.register(commands)
     return root

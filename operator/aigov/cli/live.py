@@ -89,3 +89,15 @@ def load(cluster: Cluster, args: argparse.Namespace) -> None:
     for plural in AIGOV_PLURALS:
         for body in aigov_objects(api, plural):
             cluster.add_stored(body)
+
+
+def configmap_data(args: argparse.Namespace, namespace: str, name: str) -> dict[str, str]:
+    """The data of one ConfigMap (the decision log's checkpoints); ClusterError if unreadable."""
+    api = api_client(args)
+    try:
+        body = client.CoreV1Api(api).read_namespaced_config_map(name, namespace)
+    except ApiException as exc:
+        raise ClusterError(f"cannot read ConfigMap {namespace}/{name}: {exc.reason}") from exc
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the cluster: {exc}") from exc
+    return dict(body.data or {})

@@ -20,6 +20,7 @@ from aigov.admission import response, service
 from aigov.admission.outcome import Outcome
 from aigov.admission.request import AdmissionRequest
 from aigov.admission.view import IndexView
+from aigov.handlers import decisionlog
 from aigov.handlers.runtime import Runtime
 from aigov.handlers.server import Route
 
@@ -56,6 +57,7 @@ def record(outcome: Outcome, request: AdmissionRequest, started: float, webhook:
     mode = outcome.mode.value if outcome.mode else None
     reasons = [c.value for c in outcome.decision.codes]
     metrics.decided(webhook, outcome.verdict, mode, reasons, seconds)
+    decisionlog.admission(outcome, request, seconds, webhook)
     extra = {"break_glass": outcome.break_glass} if outcome.break_glass else {}
     logs.line(
         "aigov.decision",

@@ -21,7 +21,7 @@ from aigov.api.constants import FLAGGED_ANNOTATION, GROUP, MODEL_LABEL, VERSION,
 from aigov.api.kinds import workload_kinds
 from aigov.api.models import GovernedModel
 from aigov.config import Settings
-from aigov.handlers import indexes
+from aigov.handlers import decisionlog, indexes
 from aigov.handlers.reports import ReportWriter
 from aigov.handlers.runtime import Runtime
 from aigov.policy.reserved import reservations, untainted
@@ -56,6 +56,7 @@ async def _each(flags: tuple[Flag, ...], write: Callable[[Flag], Awaitable[None]
 def _tell(flag: Flag, event: str, message: str, record: str, **fields: Any) -> None:
     """One Warning Event on the workload and one log record: the evidence of each write."""
     kube.post_event(flag.involved, "Warning", event, message)
+    decisionlog.workload(flag, event)
     log.info(record, kind=flag.kind, namespace=flag.namespace, name=flag.name, **fields)
 
 
@@ -68,6 +69,7 @@ async def _flag(flag: Flag) -> None:
     )
     metrics.FLAGS.labels(reason=flag.reason or "cleared").inc()
     if flag.reason is None:
+        decisionlog.workload(flag, "WorkloadFlagCleared")
         log.info("workload flag", kind=flag.kind, namespace=flag.namespace, name=flag.name,
                  flagged=None)  # fmt: skip
         return
@@ -122,6 +124,7 @@ async def _orphaned(
     objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
     refs, flags = workload_refs(objects, {}, Reason.MODEL_NOT_FOUND.value)
     log.info("governed model deleted", namespace=namespace, name=name, workloads=len(flags))
+    decisionlog.model_deleted(namespace, name)
     stopping = settings.stop_workloads or any(indices["namespace_stops"].get(namespace, []))
     stops = tuple(f for f in flags if f.stop_patch() is not None) if stopping else ()
     changed = tuple(flag_changes(flags))
@@ -177,6 +180,7 @@ async def _reconcile(
         metrics.phases(phases.values())
     if done.status_patch is not None:
         await kube.merge_patch("GovernedModel", namespace, name, done.status_patch, "status")
+        decisionlog.model_history(namespace, name, model.status.history, done.desired.history)
         log.info("status written", namespace=namespace, name=name, phase=done.desired.phase)
     for kind, obj_name, patch in done.binding_patches:
         await kube.merge_patch(kind, namespace, obj_name, patch, "status")

@@ -7,6 +7,7 @@ client calls over one long-lived client (client.py), run in threads so they neve
 kopf's event loop. Only aigov.handlers imports this package (pyproject import contracts).
 """
 
+from aigov.kube.configmaps import read_configmap_data, write_configmap_data
 from aigov.kube.events import post_event
 from aigov.kube.objects import get, list_labelled, merge_patch
 from aigov.kube.reports import apply_report, delete_report, list_reports
@@ -22,4 +23,6 @@ __all__ = [
     "list_reports",
     "merge_patch",
     "post_event",
+    "read_configmap_data",
+    "write_configmap_data",
 ]
