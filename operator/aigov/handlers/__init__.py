@@ -4,6 +4,6 @@ Importing this package registers every handler with kopf's default registry. Dec
 in aigov.admission / aigov.reconcile / aigov.policy; nothing here decides anything.
 """
 
-from aigov.handlers import admission, indexes, lifecycle, reconcile
+from aigov.handlers import admission, indexes, lifecycle, mutation_scope, reconcile
 
-__all__ = ["admission", "indexes", "lifecycle", "reconcile"]
+__all__ = ["admission", "indexes", "lifecycle", "mutation_scope", "reconcile"]
