@@ -59,6 +59,19 @@ from aigov.policy.gpu import CDI_PREFIX, GPU_ENV
 NODE_LIFECYCLE_TAINTS = "node.kubernetes.io/"
 """Prefix of the taints the node lifecycle sets: tolerating them reaches no reserved pool."""
 
+MAX_SPECS = 4
+MAX_CONTAINERS = 8
+MAX_WORDS = 16
+MAX_WORD = 128
+MAX_ENV = 64
+"""READ_LIMITS: the API server charges CEL by the character and stops an expression at a
+fixed budget (an error: the request is refused under failurePolicy Fail). So the engine
+clauses read at most MAX_SPECS pod specs of MAX_CONTAINERS containers, each with at most
+MAX_WORDS command words and arguments of at most MAX_WORD characters and MAX_ENV variables;
+anything larger is sent to aigov unread. Real workloads fit (a long `sh -c` script is sent),
+and the budget holds for any object the API server accepts (tests/e2e/test_match_conditions
+measures one near the 3 MiB limit)."""
+
 CHANGES_WHAT_RUNS = "changes-what-runs"
 COULD_BE_JUDGED = "could-be-judged"
 CARRIES_VIOLATIONS = "carries-violations"
@@ -182,23 +195,24 @@ class EngineNeedles:
         self.uris = sorted({f"{s}://" for s in table.generic.schemes})
 
     def container(self, c: str) -> str:
-        """CEL: container `c` names something the engine table reads."""
+        """CEL: container `c` names something the engine table reads, or holds more words
+        than the cost budget lets CEL read (see READ_LIMITS): then it is sent unread."""
         word = (
-            f"{_list(self.words)}.exists(n, w.contains(n)) || "
+            f"size(w) > {MAX_WORD} || {_list(self.words)}.exists(n, w.contains(n)) || "
             f"(w.contains('://') && {_list(self.uris)}.exists(u, w.contains(u)))"
         )
         image = " || ".join(
             [
+                f"size({c}.image) > {MAX_WORD}",
                 *(f"{c}.image.startsWith({quote(p)})" for p in self.prefixes),
                 f"{_list(self.images)}.exists(n, {c}.image.lowerAscii().contains(n))",
             ]
         )
-        return (
-            f"(has({c}.image) && ({image})) || "
-            f"(has({c}.env) && {c}.env.exists(e, has(e.name) && e.name in {_list(self.env)})) || "
-            f"(has({c}.command) && {c}.command.exists(w, {word})) || "
-            f"(has({c}.args) && {c}.args.exists(w, {word}))"
+        words = " || ".join(
+            f"(has({c}.{f}) && (size({c}.{f}) > {MAX_WORDS} || {c}.{f}.exists(w, {word})))"
+            for f in ("command", "args")
         )
+        return f"(has({c}.image) && ({image})) || {words}"
 
 
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
@@ -210,12 +224,15 @@ def _containers(s: str) -> str:
 
 
 def _container_matters(c: str, engines: EngineNeedles) -> str:
-    """CEL: container `c` reaches an accelerator or names what an engine loads."""
+    """CEL: container `c` reaches an accelerator or names what an engine loads (cheap tests
+    first: `||` stops at the first true)."""
     privileged = f"{c}.securityContext.privileged"
+    env = _list(sorted({*GPU_ENV, *engines.env}))
     return (
         f"(has({c}.resources) && ({_extended(c + '.resources')})) || "
-        f"(has({c}.env) && {c}.env.exists(e, has(e.name) && e.name in {_list(GPU_ENV)})) || "
-        f"({has_path(privileged)} && {privileged} == true) || {engines.container(c)}"
+        f"({has_path(privileged)} && {privileged} == true) || {engines.container(c)} || "
+        f"(has({c}.env) && (size({c}.env) > {MAX_ENV} || "
+        f"{c}.env.exists(e, has(e.name) && e.name in {env})))"
     )
 
 
@@ -244,9 +261,10 @@ def reaches_reserved(s: str) -> str:
 
 def _pod_spec_matters(s: str, engines: EngineNeedles) -> str:
     """CEL on pod spec `s`: anything that makes it an AI workload or exposes a reserved pool."""
+    each = f"l.exists(c, {_container_matters('c', engines)})"
     return (
-        f"({_containers(s)}).exists(c, {_container_matters('c', engines)}) || {_pod_level(s)} "
-        f"|| (has({s}.volumes) && {s}.volumes.exists(v, has(v.hostPath)))"
+        f"{_pod_level(s)} || (has({s}.volumes) && {s}.volumes.exists(v, has(v.hostPath))) || "
+        f"[{_containers(s)}].exists(l, size(l) > {MAX_CONTAINERS} || {each})"
     )
 
 
@@ -334,7 +352,8 @@ def _object_matters(kinds: KindTable, engines: EngineNeedles) -> str:
         f"!(request.resource.resource in {_list(k.plural for k in readable)}) || "
         f"(has(object.metadata) && {_cdi('object.metadata')}) || "
         f"({metas}).exists(m, {_labelled('m')} || {_cdi('m')}) || "
-        f"({specs}).exists(s, {_pod_spec_matters('s', engines)})"
+        f"[{specs}].exists(l, size(l) > {MAX_SPECS} || "
+        f"l.exists(s, {_pod_spec_matters('s', engines)}))"
     )
 
 
