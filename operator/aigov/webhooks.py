@@ -2,7 +2,7 @@
 
 One description serves both the handler registration (handlers/) and the webhook
 configurations the operator writes for local runs; the Helm chart renders the same rules and
-a test compares them (the reserved-pool webhook's matchConditions reach the chart through
+a test compares them (the generated matchConditions reach the chart through
 charts/aigov/files/match-conditions.json, written by tools/match_conditions.py). The
 configurations exclude kube-system and the operator's namespace, so a broken aigov can never
 stop the cluster from repairing itself.
