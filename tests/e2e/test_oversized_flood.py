@@ -6,8 +6,10 @@ timeout. Real API server and webhook: many clients post such pods concurrently, 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,10 +112,15 @@ def test_a_flood_of_oversized_pods_does_not_stall_a_probe(
         stop.set()
         for worker in workers:
             worker.join(timeout=60)
-    print(
-        f"flood answers: {answers}; probe latencies (s): "
-        + ", ".join(f"{s:.2f}" for s in latencies)
-    )
+    record = {
+        "clients": CLIENTS,
+        "flood_answers": answers,
+        "probe_latencies_s": [round(s, 3) for s in latencies],
+    }
+    out = Path(__file__).resolve().parents[2] / ".cache" / "e2e" / "oversized-flood.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"oversized flood: {record}")
     assert sum(answers.values()) >= CLIENTS, answers
     assert answers.get("oversized (over)", 0) >= 1, answers
     assert max(latencies) < PROBE_LIMIT_SECONDS, latencies
