@@ -1,7 +1,8 @@
-"""Write charts/aigov/files/match-conditions.json from aigov.webhooks.match_conditions().
+"""Write charts/aigov/files/match-conditions.json from aigov.webhooks.chart_conditions().
 
-The chart cannot run Python, so it reads the reserved-pool webhook's matchConditions from
-this file; tests/unit/test_chart_render.py fails while the file is stale.
+The chart cannot run Python, so it reads the webhooks' generated matchConditions (reserved
+pools, workloads, the mutating webhook's) from this file; tests/unit/test_chart_render.py
+fails while the file is stale.
 Run: `.venv/bin/python -m tools.match_conditions`.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aigov.webhooks import match_conditions
+from aigov.webhooks import chart_conditions
 
 PATH = Path(__file__).resolve().parents[1] / "charts" / "aigov" / "files" / "match-conditions.json"
 
 
 def main() -> None:
-    PATH.write_text(json.dumps(match_conditions(), indent=2) + "\n")
+    PATH.write_text(json.dumps(chart_conditions(), indent=2) + "\n")
     print(f"wrote {PATH}")
 
 

@@ -123,7 +123,8 @@ class Settings:
     (AIGOV_MANAGE_WEBHOOKS). For local runs; in a cluster the Helm chart renders them."""
 
     webhook_config_name: str = "aigov-local"
-    """Name of the webhook configurations written when manage_webhooks is on
+    """Name of the webhook configurations written when manage_webhooks is on, or rendered
+    by the Helm chart (which sets it): the operator scopes the mutating one's workload entry
     (AIGOV_WEBHOOK_CONFIG_NAME)."""
 
     failure_policy: str = "Fail"

@@ -27,7 +27,7 @@ from cryptography import x509
 from tools.controlplane import binaries
 from tools.helm import CHART, Helm, HelmError, by_kind, one
 
-from aigov import webhooks
+from aigov import conditions, webhooks
 from aigov.config import Settings
 from aigov.election import Timing
 from aigov.handlers.admission import ROUTES
@@ -212,8 +212,10 @@ def _expected(values: dict[str, Any], ca_bundle: str | None) -> dict[str, dict[s
     failure_policy = _merged(values, "webhooks.failurePolicy", "Fail")
     timeout = _merged(values, "webhooks.timeoutSeconds", 10)
     expected = {}
+    recognition = values.get("recognition") or {}
+    extra = bool(recognition.get("engines") or recognition.get("generic"))
     for build in (webhooks.validating_configuration, webhooks.mutating_configuration):
-        body = build(RELEASE, client, _never(values), failure_policy)
+        body = build(RELEASE, client, _never(values), failure_policy, extra_engines=extra)
         for hook in body["webhooks"]:
             hook["timeoutSeconds"] = timeout
         expected[body["kind"]] = body
@@ -270,9 +272,20 @@ def test_webhook_configuration_safety(case: tuple[dict[str, Any], list[dict[str,
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
-def test_the_reserved_pool_webhook_carries_the_match_conditions(render: Render, name: str) -> None:
-    hooks = {h["name"]: h for h in _webhooks(render(VALUE_SETS[name]))}
+def test_every_webhook_carries_the_operators_match_conditions(render: Render, name: str) -> None:
+    values = VALUE_SETS[name]
+    hooks = {h["name"]: h for h in _webhooks(render(values))}
     assert hooks.pop("reserved.aigov.io")["matchConditions"] == webhooks.match_conditions()
+    recognition = values.get("recognition") or {}
+    extra = bool(recognition.get("engines") or recognition.get("generic"))
+    workloads = conditions.workload_conditions(extra_engines=extra)
+    assert len(workloads) == (1 if extra else 2)
+    assert hooks.pop("workloads.aigov.io")["matchConditions"] == workloads
+    assert hooks.pop(webhooks.AUDIT_MUTATION)["matchConditions"] == workloads
+    # Rendered with injection on: the operator narrows it while no policy injects.
+    assert hooks.pop(webhooks.GOVERNED_MUTATION)["matchConditions"] == (
+        webhooks.mutation_conditions(inject=True)
+    )
     # Only the scheduler's own bindings skip the binding webhook.
     assert hooks.pop("bindings.aigov.io")["matchConditions"] == [
         {
@@ -280,7 +293,7 @@ def test_the_reserved_pool_webhook_carries_the_match_conditions(render: Render, 
             "expression": "request.userInfo.username != 'system:kube-scheduler'",
         }
     ]
-    # Elsewhere every request in scope reaches aigov: nothing filters governed requests.
+    # Elsewhere every request in scope reaches aigov: stamps, governance, access, namespaces.
     assert all("matchConditions" not in h for h in hooks.values())
 
 

@@ -86,6 +86,6 @@ def test_match_conditions_file_is_what_the_operator_generates() -> None:
     """The chart cannot run Python: it reads the operator's matchConditions from a file,
     written by `python -m tools.match_conditions`."""
     path = CHART / "files" / "match-conditions.json"
-    assert json.loads(path.read_text()) == webhooks.match_conditions(), (
+    assert json.loads(path.read_text()) == webhooks.chart_conditions(), (
         f"{path} is stale: run python -m tools.match_conditions"
     )

@@ -6,12 +6,16 @@ from typing import Any
 
 import pytest
 
+from aigov.conditions import workload_conditions
 from aigov.webhooks import (
+    AUDIT_MUTATION,
+    GOVERNED_MUTATION,
     POD_SPEC_PATHS,
     VALIDATE_NAMESPACES,
     VALIDATE_WORKLOADS,
     match_conditions,
     mutating_configuration,
+    mutation_conditions,
     validating_configuration,
 )
 
@@ -222,7 +226,8 @@ def test_reserved_pool_webhook_covers_every_namespace_the_workload_webhook_does_
 
 
 def test_match_conditions_send_unknown_kinds_and_guard_every_access() -> None:
-    (condition,) = match_conditions()
+    changes, condition = match_conditions()
+    assert changes["name"] == "changes-what-runs"
     assert condition["name"] == "could-reach-a-reserved-pool"
     expression = condition["expression"]
     known = ", ".join(f"'{p}'" for p in POD_SPEC_PATHS)
@@ -242,6 +247,42 @@ def test_match_conditions_send_unknown_kinds_and_guard_every_access() -> None:
     for path in ("s.containers", "s.tolerations", "c.resources.limits", "c.env", "m.labels"):
         assert f"has({path})" in expression, path
     assert expression.count("(") == expression.count(")")
+
+
+def test_workload_webhooks_carry_the_generated_conditions() -> None:
+    validating = by_name(config())["workloads.aigov.io"]
+    assert validating["matchConditions"] == workload_conditions()
+    extended = by_name(
+        validating_configuration("aigov-local", URL_CLIENT, NEVER, "Fail", extra_engines=True)
+    )["workloads.aigov.io"]
+    assert [c["name"] for c in extended["matchConditions"]] == ["changes-what-runs"]
+
+
+def test_the_mutating_workload_webhook_is_split_by_what_it_can_do() -> None:
+    def mutating(inject: bool) -> dict[str, dict[str, Any]]:
+        return by_name(
+            mutating_configuration("aigov-local", URL_CLIENT, NEVER, "Fail", inject=inject)
+        )
+
+    hooks = mutating(inject=True)
+    assert set(hooks) == {"stamps.aigov.io", AUDIT_MUTATION, GOVERNED_MUTATION}
+    audit, governed = hooks[AUDIT_MUTATION], hooks[GOVERNED_MUTATION]
+    modes = [
+        e for e in audit["namespaceSelector"]["matchExpressions"] if e["key"] == "aigov.io/mode"
+    ]
+    assert modes == [{"key": "aigov.io/mode", "operator": "In", "values": ["audit"]}]
+    modes = [
+        e for e in governed["namespaceSelector"]["matchExpressions"] if e["key"] == "aigov.io/mode"
+    ]
+    assert modes == [{"key": "aigov.io/mode", "operator": "In", "values": ["enforce", "warn"]}]
+    assert audit["matchConditions"] == workload_conditions()
+    assert governed["matchConditions"] == mutation_conditions(inject=True)
+    assert mutating(inject=False)[GOVERNED_MUTATION]["matchConditions"] == mutation_conditions(
+        inject=False
+    )
+    for hook in (audit, governed):
+        assert hook["clientConfig"]["url"].endswith("/mutate-workloads")
+        assert hook["reinvocationPolicy"] == "IfNeeded"
 
 
 def test_access_webhook_judges_connect_in_governed_namespaces() -> None:

@@ -4,6 +4,22 @@ Importing this package registers every handler with kopf's default registry. Dec
 in aigov.admission / aigov.reconcile / aigov.policy; nothing here decides anything.
 """
 
-from aigov.handlers import admission, decisionlog, indexes, leadership, lifecycle, reconcile
+from aigov.handlers import (
+    admission,
+    decisionlog,
+    indexes,
+    leadership,
+    lifecycle,
+    mutation_scope,
+    reconcile,
+)
 
-__all__ = ["admission", "decisionlog", "indexes", "leadership", "lifecycle", "reconcile"]
+__all__ = [
+    "admission",
+    "decisionlog",
+    "indexes",
+    "leadership",
+    "lifecycle",
+    "mutation_scope",
+    "reconcile",
+]

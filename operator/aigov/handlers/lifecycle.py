@@ -104,6 +104,7 @@ async def start(*, memo: Any, **kwargs: Any) -> None:
                 _client_config(runtime),
                 settings.never_intercepted,
                 settings.failure_policy,
+                extra_engines=settings.engines_file is not None,
             )
             await kube.apply_webhook_configuration(body)
         log.info("webhook configurations applied", name=settings.webhook_config_name)

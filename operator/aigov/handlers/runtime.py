@@ -23,6 +23,10 @@ class Runtime:
     """Serving engines and accelerator rules (load_recognition); built-in by default."""
     indexed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once kopf has pre-populated every index: admission may trust the indexes."""
+    scope_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set on PlacementPolicy events: re-check the mutating webhook's scope (mutation_scope)."""
+    scope_task: asyncio.Task[None] | None = None
+    """The task keeping that scope (handlers/mutation_scope.py)."""
     cert_dir: Path | None = None
     """Where the webhook's serving certificate files are (made or mounted)."""
     ca_pem: bytes = b""

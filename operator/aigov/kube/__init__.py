@@ -11,7 +11,11 @@ from aigov.kube.configmaps import read_configmap_data, write_configmap_data
 from aigov.kube.events import post_event
 from aigov.kube.objects import get, list_labelled, merge_patch
 from aigov.kube.reports import apply_report, delete_report, list_reports
-from aigov.kube.webhooks import apply_webhook_configuration, delete_webhook_configuration
+from aigov.kube.webhooks import (
+    apply_webhook_configuration,
+    delete_webhook_configuration,
+    set_mutation_conditions,
+)
 
 __all__ = [
     "apply_report",
@@ -24,5 +28,6 @@ __all__ = [
     "merge_patch",
     "post_event",
     "read_configmap_data",
+    "set_mutation_conditions",
     "write_configmap_data",
 ]

@@ -18,7 +18,7 @@ from aigov.api.enums import RiskClass
 from aigov.api.models import GovernedModel, NodePool, PlacementPolicy
 from aigov.policy.decision import Violation
 from aigov.policy.gpu import DEFAULT_RULES, AcceleratorRules, QuantityError, accelerators_per_pod
-from aigov.policy.scheduling import NodeInfo, candidates
+from aigov.policy.scheduling import NodeInfo, candidates, node_set
 from aigov.policy.workload import PodTemplate, Workload
 
 SHARING_LABEL = "nvidia.com/gpu.sharing-strategy"
@@ -168,10 +168,15 @@ class PlacementContext:
 
     policies: Mapping[str, PlacementPolicy]
     nodes: Sequence[NodeInfo]
+    """Held as a NodeSet: grouped by labels and taints once per context, so every request
+    judged against a cached context runs the filters per group (scheduling.candidates)."""
     required_for: frozenset[RiskClass] = frozenset({RiskClass.HIGH})
     """Risk classes whose models must name an existing PlacementPolicy."""
     accelerators: AcceleratorRules = DEFAULT_RULES
     """What counts as an accelerator resource, for maxGPUsPerPod."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", node_set(self.nodes))
 
 
 @dataclass(frozen=True)

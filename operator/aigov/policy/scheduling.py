@@ -4,14 +4,24 @@ Pure re-implementations of what kube-scheduler checks before a pod may land on a
 `nodeName`, `nodeSelector`, required node affinity (In, NotIn, Exists, DoesNotExist, Gt, Lt
 and matchFields on metadata.name) and taints with NoSchedule/NoExecute effects against the
 pod's tolerations. Preferred affinity and resources are not filters of *where* a pod may go.
+
+Cost is bounded twice (issue 10): what a pod may ask is capped (`oversized`), and the filters
+never run once per node. `NodeSet` groups the nodes once (per view of the cluster): by each
+label's value (nodes sharing a value form one group, held as a bit set), by their taints
+(identical taints, one group) and by name. Each requirement of the pod is then evaluated once
+per group of the one label it reads, and terms combine the groups with bit operations: the
+work grows with what the pod asks (capped), not with nodes times terms times expressions. A
+per-node label such as kubernetes.io/hostname, which would make every node a group of its
+own under whole-label grouping, costs one set lookup per value the pod names.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from aigov.policy.workload import PodTemplate
 
@@ -82,19 +92,20 @@ def expression_matches(expr: Mapping[str, Any], values_of: Mapping[str, str]) ->
     """
     key = str(expr.get("key", ""))
     op = str(expr.get("operator", ""))
-    values = [str(v) for v in expr.get("values") or []]
     present = key in values_of
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    values = [str(v) for v in expr.get("values") or []]
     actual = values_of.get(key, "")
-    checks = {
-        "In": lambda: present and actual in values,
-        "NotIn": lambda: not present or actual not in values,
-        "Exists": lambda: present,
-        "DoesNotExist": lambda: not present,
-        "Gt": lambda: present and _compare("Gt", actual, values),
-        "Lt": lambda: present and _compare("Lt", actual, values),
-    }
-    check = checks.get(op)
-    return bool(check()) if check is not None else False
+    if op == "In":
+        return present and actual in values
+    if op == "NotIn":
+        return not present or actual not in values
+    if op in ("Gt", "Lt"):
+        return present and _compare(op, actual, values)
+    return False
 
 
 def term_matches(term: Mapping[str, Any], node: NodeInfo) -> bool:
@@ -155,9 +166,174 @@ def schedulable_on(template: PodTemplate, node: NodeInfo) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Column:
+    """One label key (or the node name) across the nodes, as bit sets of node positions."""
+
+    values: Mapping[str, int]
+    """Value -> the nodes carrying it."""
+    present: int
+    """The nodes that have the key at all."""
+    numbers: tuple[tuple[int, int], ...]
+    """(int value, nodes) for values Kubernetes reads as integers (Gt, Lt)."""
+
+
+def _column(values: Mapping[str, int], present: int) -> _Column:
+    numbers = tuple((n, mask) for v, mask in values.items() if (n := _int(v)) is not None)
+    return _Column(values, present, numbers)
+
+
+_ABSENT = _Column({}, 0, ())
+
+
+class NodeSet(Sequence[NodeInfo]):
+    """Nodes, grouped once for the placement filters (module docstring): build one per view
+    of the cluster (PlacementContext does) and keep it while the nodes do not change."""
+
+    def __init__(self, nodes: Iterable[NodeInfo]) -> None:
+        self._nodes = tuple(nodes)
+
+    @overload
+    def __getitem__(self, index: int) -> NodeInfo: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[NodeInfo]: ...
+    def __getitem__(self, index: int | slice) -> NodeInfo | Sequence[NodeInfo]:
+        return self._nodes[index]
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[NodeInfo]:
+        return iter(self._nodes)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NodeSet):
+            return self._nodes == other._nodes
+        return isinstance(other, Sequence) and self._nodes == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._nodes)
+
+    def __repr__(self) -> str:
+        return f"NodeSet({len(self._nodes)} nodes)"
+
+    @functools.cached_property
+    def everyone(self) -> int:
+        """Every node, as a bit set."""
+        return (1 << len(self._nodes)) - 1
+
+    @functools.cached_property
+    def labels(self) -> Mapping[str, _Column]:
+        """Label key -> its column: computed once per NodeSet."""
+        values: dict[str, dict[str, int]] = {}
+        present: dict[str, int] = {}
+        for i, node in enumerate(self._nodes):
+            bit = 1 << i
+            for key, value in node.labels.items():
+                column = values.setdefault(key, {})
+                column[value] = column.get(value, 0) | bit
+                present[key] = present.get(key, 0) | bit
+        return {key: _column(column, present[key]) for key, column in values.items()}
+
+    @functools.cached_property
+    def names(self) -> _Column:
+        """The node names as a column (nodeName, matchFields on metadata.name)."""
+        values: dict[str, int] = {}
+        for i, node in enumerate(self._nodes):
+            values[node.name] = values.get(node.name, 0) | (1 << i)
+        return _column(values, self.everyone)
+
+    @functools.cached_property
+    def taint_groups(self) -> tuple[tuple[tuple[Taint, ...], int], ...]:
+        """(the NoSchedule/NoExecute taints, the nodes that have exactly them), per group."""
+        found: dict[tuple[Taint, ...], int] = {}
+        for i, node in enumerate(self._nodes):
+            key = tuple(t for t in node.taints if t.effect in _FILTERING_EFFECTS)
+            found[key] = found.get(key, 0) | (1 << i)
+        return tuple(found.items())
+
+    def members(self, mask: int) -> list[NodeInfo]:
+        """The nodes of a bit set, in their order."""
+        bits = bin(mask)[:1:-1]
+        return [self._nodes[i] for i, bit in enumerate(bits) if bit == "1"]
+
+
+def node_set(nodes: Sequence[NodeInfo]) -> NodeSet:
+    """`nodes` as a NodeSet (itself when it is one already)."""
+    return nodes if isinstance(nodes, NodeSet) else NodeSet(nodes)
+
+
+def _requirement(expr: Mapping[str, Any], column: _Column, everyone: int) -> int:
+    """The nodes satisfying one requirement: expression_matches, on a whole column at once."""
+    op = str(expr.get("operator", ""))
+    if op == "Exists":
+        return column.present
+    if op == "DoesNotExist":
+        return everyone & ~column.present
+    values = {str(v) for v in expr.get("values") or []}
+    if op in ("In", "NotIn"):
+        found = 0
+        for value in values:
+            found |= column.values.get(value, 0)
+        return found if op == "In" else everyone & ~found
+    if op in ("Gt", "Lt") and len(values) == 1:
+        (raw,) = values
+        bound = _int(raw)
+        if bound is None:
+            return 0
+        found = 0
+        for number, mask in column.numbers:
+            if (number > bound) if op == "Gt" else (number < bound):
+                found |= mask
+        return found
+    return 0
+
+
+def _term(term: Mapping[str, Any], nodes: NodeSet) -> int:
+    """The nodes a NodeSelectorTerm matches (term_matches on every node at once)."""
+    exprs = [e for e in term.get("matchExpressions") or [] if isinstance(e, Mapping)]
+    fields = [e for e in term.get("matchFields") or [] if isinstance(e, Mapping)]
+    if not exprs and not fields:
+        return 0
+    found = nodes.everyone
+    for expr in exprs:
+        found &= _requirement(
+            expr, nodes.labels.get(str(expr.get("key", "")), _ABSENT), nodes.everyone
+        )
+        if not found:
+            return 0
+    for expr in fields:
+        name = str(expr.get("key", "")) == "metadata.name"
+        found &= _requirement(expr, nodes.names if name else _ABSENT, nodes.everyone)
+        if not found:
+            return 0
+    return found
+
+
 def candidates(template: PodTemplate, nodes: Sequence[NodeInfo]) -> list[NodeInfo]:
-    """The nodes a pod of `template` could be scheduled on, among `nodes`."""
-    return [node for node in nodes if schedulable_on(template, node)]
+    """The nodes a pod of `template` could be scheduled on, among `nodes`, in their order:
+    `schedulable_on` for every node, evaluated per group (module docstring)."""
+    grouped = node_set(nodes)
+    if template.node_name:
+        return grouped.members(grouped.names.values.get(template.node_name, 0))
+    found = grouped.everyone
+    for key, value in template.node_selector.items():
+        found &= grouped.labels.get(key, _ABSENT).values.get(value, 0)
+    terms = required_terms(template.affinity)
+    if terms is not None and found:
+        matched = 0
+        for term in terms:
+            matched |= _term(term, grouped) & found
+            if matched == found:
+                break
+        found = matched
+    if found:
+        tolerated = 0
+        for taints, mask in grouped.taint_groups:
+            if mask & found and all(tolerates(template.tolerations, t) for t in taints):
+                tolerated |= mask
+        found &= tolerated
+    return grouped.members(found)
 
 
 MAX_TERMS = 64
