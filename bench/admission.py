@@ -112,7 +112,11 @@ def _load_models(
                 raise fleet.LoadError("; ".join(loaded.errors[:5]))
             log(f"  {last - first} models created in {loaded.seconds:.0f} s; waiting for pods")
             pods = await fleet.wait_fleet_pods(client, last, timeout_s=max(120, last / 10))
-            return {"create_s": round(loaded.seconds, 1), "pods_running_after_s": pods}
+            return {
+                "create_s": round(loaded.seconds, 1),
+                "create_retries": loaded.retries,
+                "pods_running_after_s": None if pods is None else round(pods, 1),
+            }
 
     result = asyncio.run(go())
     result["settle_s"] = _settle(pid, settle_s)
@@ -158,9 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short loads, 1,000 models only")
     parser.add_argument("--seconds", type=float, help="seconds per load (default 10, quick 3)")
+    parser.add_argument(
+        "--models",
+        type=int,
+        nargs="+",
+        help="fleet sizes to load (default 1000 10000, quick 1000); for development",
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
-    model_counts = (1000,) if args.quick else (1000, 10000)
+    model_counts = tuple(args.models or ((1000,) if args.quick else (1000, 10000)))
     for key, value in BENCH_CLUSTER.items():
         os.environ.setdefault(key, value)
     started = dt.datetime.now(dt.UTC)
@@ -179,44 +189,56 @@ def main(argv: list[str] | None = None) -> int:
     for row in result["in_process"]:
         log(f"  {row['models']:,.0f} models: p50 {row['p50_us']:,.0f}, p99 {row['p99_us']:,.0f} us")
 
-    cluster = Cluster()
-    with running(cluster):
-        kube = Kube(binaries.find("kubectl"), cluster.kubeconfig)
-        for path in ("crds", "config/rbac"):
-            kube.run(
-                "apply", "--server-side", "--force-conflicts", "-f", str(ROOT / path), check=True
-            )
-        driver = Driver(binaries.find("vegeta"), _user_tls(cluster), OUT / "work")
-        api = _api_factory(cluster)
-        with running_operator(cluster.kubeconfig, OUT / "operator.log", config_name=CONFIG) as op:
-            asyncio.run(_prepare(api))
-            metrics_url = f"http://127.0.0.1:{op.health_port}/metrics"
-            log(f"API server loads, {seconds:.0f} s each, as user {m.CLIENT}")
-            rows, cpu = loads.run_loads(
-                driver,
-                cluster.server,
-                loads.FULL_LOADS,
-                seconds,
-                operator_pid=op.process.pid,
-                metrics_url=metrics_url,
-            )
-            result["loads"] = rows
-            result["webhook_cpu"] = (
-                None
-                if cpu is None
-                else {
-                    **dataclasses.asdict(cpu),
-                    "reviews_per_cpu_second": cpu.reviews_per_cpu_second,
-                }
-            )
-            log("loading the fleet")
-            result["fleet"] = [_load_models(api, op.process.pid, 0, model_counts[0], 120)]
-            proxy_port = free_port()
-            ca_pem = replicas.make_cert_dir(OUT / "replica-certs")
-            asyncio.run(
-                _with_api(api, lambda c: _copy_configs(c, f"127.0.0.1:{proxy_port}", ca_pem))
-            )
-        result.update(_starting_and_stopping(api, cluster, driver, proxy_port, model_counts))
+    try:
+        cluster = Cluster()
+        with running(cluster):
+            kube = Kube(binaries.find("kubectl"), cluster.kubeconfig)
+            for path in ("crds", "config/rbac"):
+                kube.run(
+                    "apply",
+                    "--server-side",
+                    "--force-conflicts",
+                    "-f",
+                    str(ROOT / path),
+                    check=True,
+                )
+            driver = Driver(binaries.find("vegeta"), _user_tls(cluster), OUT / "work")
+            api = _api_factory(cluster)
+            with running_operator(
+                cluster.kubeconfig, OUT / "operator.log", config_name=CONFIG
+            ) as op:
+                asyncio.run(_prepare(api))
+                metrics_url = f"http://127.0.0.1:{op.health_port}/metrics"
+                log(f"API server loads, {seconds:.0f} s each, as user {m.CLIENT}")
+                rows, cpu = loads.run_loads(
+                    driver,
+                    cluster.server,
+                    loads.FULL_LOADS,
+                    seconds,
+                    operator_pid=op.process.pid,
+                    metrics_url=metrics_url,
+                )
+                result["loads"] = rows
+                result["webhook_cpu"] = (
+                    None
+                    if cpu is None
+                    else {
+                        **dataclasses.asdict(cpu),
+                        "reviews_per_cpu_second": cpu.reviews_per_cpu_second,
+                    }
+                )
+                log("loading the fleet")
+                result["fleet"] = [_load_models(api, op.process.pid, 0, model_counts[0], 120)]
+                proxy_port = free_port()
+                ca_pem = replicas.make_cert_dir(OUT / "replica-certs")
+                asyncio.run(
+                    _with_api(api, lambda c: _copy_configs(c, f"127.0.0.1:{proxy_port}", ca_pem))
+                )
+            result.update(_starting_and_stopping(api, cluster, driver, proxy_port, model_counts))
+    except BaseException as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        log(f"failed; partial results in {_write(result)}")
+        raise
     _finish(result, seconds)
     return 0
 
@@ -324,11 +346,16 @@ def _finish(result: dict[str, Any], seconds: float) -> None:
     lines += ["", "targets (issue 10, item 6):", report.render_targets(targets)]
     text = "\n".join(lines)
     print(text)
+    print(f"\nwritten {_write(result)}")
+
+
+def _write(result: dict[str, Any]) -> Path:
+    """The whole result as JSON, named for the commit and the time, for comparisons."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     path = OUT / f"{result['commit'] or 'nogit'}-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_dump(result), indent=2))
-    print(f"\nwritten {path}")
+    return path
 
 
 if __name__ == "__main__":

@@ -21,11 +21,26 @@ class LoadError(RuntimeError):
     """The API server (or aigov) refused an object the benchmark needs."""
 
 
-async def _must(api: KubeApi, path: str, body: dict[str, Any], user: str | None = None) -> None:
-    answer = await api.create(path, body, user=user)
-    if answer.status not in (200, 201):
-        name = body["metadata"]["name"]
-        raise LoadError(f"{body['kind']} {name}: {answer.status} {answer.message}")
+RETRY_S = 30.0
+"""How long a create refused by aigov is retried: a model's approval reaches the operator's
+indexes through its watch a moment after the API server stored it, and a Deployment sent in
+that moment is refused (NotApproved), as it would be for a person; they would retry too."""
+
+
+async def _must(api: KubeApi, path: str, body: dict[str, Any], user: str | None = None) -> int:
+    """Create `body`; retry aigov's refusals for up to RETRY_S. Returns the retries made."""
+    deadline = time.monotonic() + RETRY_S
+    retries = 0
+    while True:
+        answer = await api.create(path, body, user=user)
+        if answer.status in (200, 201):
+            return retries
+        refused_by_aigov = answer.status == 403 and "aigov" in answer.message
+        if not refused_by_aigov or time.monotonic() > deadline:
+            name = body["metadata"]["name"]
+            raise LoadError(f"{body['kind']} {name}: {answer.status} {answer.message}")
+        retries += 1
+        await asyncio.sleep(0.5)
 
 
 async def prepare(api: KubeApi, fleet_models: int) -> None:
@@ -64,7 +79,8 @@ class Loaded:
 
     models: int
     seconds: float
-    pods_running_after_s: float | None = None
+    retries: int = 0
+    """Creates refused by aigov until its indexes caught up (see RETRY_S)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -75,14 +91,16 @@ async def load_fleet(api: KubeApi, first: int, last: int, concurrency: int = 24)
     for i in range(first, last):
         queue.put_nowait(i)
     errors: list[str] = []
+    retries = 0
 
     async def worker() -> None:
+        nonlocal retries
         while not queue.empty():
             i = queue.get_nowait()
             try:
                 for path, body, user in m.governance(m.NS_FLEET, m.fleet_name(i), m.fleet_model(i)):
-                    await _must(api, path, body, user)
-                await _must(
+                    retries += await _must(api, path, body, user)
+                retries += await _must(
                     api,
                     f"/apis/apps/v1/namespaces/{m.NS_FLEET}/deployments",
                     m.fleet_deployment(i),
@@ -94,7 +112,7 @@ async def load_fleet(api: KubeApi, first: int, last: int, concurrency: int = 24)
                     raise
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Loaded(last - first, time.monotonic() - started, errors=errors)
+    return Loaded(last - first, time.monotonic() - started, retries, errors)
 
 
 async def wait_fleet_pods(api: KubeApi, models: int, timeout_s: float) -> float | None:

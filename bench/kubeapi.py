@@ -99,11 +99,22 @@ class KubeApi:
         return await self.request("GET", path, params=params)
 
     async def count(self, path: str, **selectors: str) -> int:
-        """How many objects a list would return, without transferring them: a list limited
-        to one item says how many remain."""
-        answer = await self.get(path, {"limit": "1", **selectors})
-        if answer.status != 200:
-            raise RuntimeError(f"GET {path}: {answer.status} {answer.message}")
-        items = len(answer.body.get("items", []))
-        remaining = int(answer.body.get("metadata", {}).get("remainingItemCount", 0) or 0)
-        return items + remaining
+        """How many objects a filtered list holds. The API server gives no count for a
+        filtered list (remainingItemCount is only set without selectors), so this pages
+        through it asking for metadata only (PartialObjectMetadataList), about half a
+        kilobyte an object."""
+        assert self._session is not None, "use KubeApi as an async context manager"
+        headers = {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}
+        total, token = 0, ""
+        while True:
+            params = {"limit": "2000", **selectors, **({"continue": token} if token else {})}
+            async with self._session.get(
+                self.server + path, headers=headers, params=params
+            ) as resp:
+                body = await resp.json(content_type=None)
+                if resp.status != 200:
+                    raise RuntimeError(f"GET {path}: {resp.status} {body}")
+            total += len(body.get("items") or [])
+            token = body.get("metadata", {}).get("continue", "")
+            if not token:
+                return total
