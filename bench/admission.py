@@ -143,9 +143,9 @@ async def _copy_configs(api: KubeApi, address: str, ca_pem: bytes) -> None:
             raise RuntimeError(f"webhook configuration copy: {created.status} {created.message}")
 
 
-async def _delete_configs(api: KubeApi) -> None:
+async def _delete_configs(api: KubeApi, name: str) -> None:
     for collection in WEBHOOK_CONFIGS:
-        await api.request("DELETE", f"{collection}/{ROLL_CONFIG}")
+        await api.request("DELETE", f"{collection}/{name}")
 
 
 def _dump(value: Any) -> Any:
@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         nargs="+",
         help="fleet sizes to load (default 1000 10000, quick 1000); for development",
+    )
+    parser.add_argument(
+        "--roll-rate", type=int, default=100, help="governed req/s during the rolling restart"
     )
     args = parser.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -228,13 +231,25 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 log("loading the fleet")
-                result["fleet"] = [_load_models(api, op.process.pid, 0, model_counts[0], 120)]
+                result["fleet"] = [_load_models(api, op.process.pid, 0, model_counts[0], 60)]
                 proxy_port = free_port()
                 ca_pem = replicas.make_cert_dir(OUT / "replica-certs")
                 asyncio.run(
                     _with_api(api, lambda c: _copy_configs(c, f"127.0.0.1:{proxy_port}", ca_pem))
                 )
-            result.update(_starting_and_stopping(api, cluster, driver, proxy_port, model_counts))
+            # The operator removes its configurations at exit, unless it had to be killed
+            # (it did not stop within 30 s of SIGTERM): then they would still send every
+            # request to a closed port.
+            asyncio.run(_with_api(api, lambda c: _delete_configs(c, CONFIG)))
+            _starting_and_stopping(
+                result,
+                api,
+                cluster,
+                driver,
+                proxy_port=proxy_port,
+                model_counts=model_counts,
+                roll_rate=args.roll_rate,
+            )
     except BaseException as exc:
         result["error"] = f"{type(exc).__name__}: {exc}"
         log(f"failed; partial results in {_write(result)}")
@@ -254,13 +269,17 @@ async def _prepare(api: Callable[[], KubeApi]) -> None:
 
 
 def _starting_and_stopping(
+    out: dict[str, Any],
     api: Callable[[], KubeApi],
     cluster: Cluster,
     driver: Driver,
+    *,
     proxy_port: int,
     model_counts: tuple[int, ...],
-) -> dict[str, Any]:
-    """Start-up probe and rolling restart behind the proxy; then the larger fleet."""
+    roll_rate: int,
+) -> None:
+    """Start-up probe and rolling restart behind the proxy; then the larger fleet. Results
+    go into `out` as they come, so a failure later keeps them."""
     logs = OUT / "replicas"
     a, b = (
         replicas.Replica.new(name, cluster.kubeconfig, OUT / "replica-certs", logs)
@@ -268,7 +287,6 @@ def _starting_and_stopping(
     )
     proxy = RoundRobinProxy([Backend(r.webhook_port, r.ready_url) for r in (a, b)], proxy_port)
     proxy.start()
-    out: dict[str, Any] = {}
     try:
         log(f"start-up: replica-a alone behind the webhook, {model_counts[0]:,} models loaded")
         out["startup"] = roll.startup(api, a)
@@ -281,10 +299,12 @@ def _starting_and_stopping(
         )
         out["fresh_replica_rss_mib"] = procstat.rss_mib(a.pid)
         b.start()
-        log("rolling restart of two replicas under 100 req/s governed load")
-        out["roll"] = roll.rolling_restart(driver, cluster.server, (a, b), 100)
+        log(f"rolling restart of two replicas under {roll_rate} req/s governed load")
+        out["roll"] = roll.rolling_restart(driver, cluster.server, (a, b), roll_rate)
         summary = out["roll"]["summary"]
-        log(f"  roll: {summary.requests} requests, {summary.failed} failed {summary.failures}")
+        log(f"  roll: {summary.requests} requests, {report.failure_text(summary)} failed")
+        for message in summary.messages:
+            log(f"    {message}")
         if len(model_counts) > 1:
             b.stop()
             log(f"loading the fleet up to {model_counts[1]:,} models (replica-a serving)")
@@ -292,9 +312,8 @@ def _starting_and_stopping(
     finally:
         for r in (a, b):
             r.stop()
-        asyncio.run(_with_api(api, _delete_configs))
+        asyncio.run(_with_api(api, lambda c: _delete_configs(c, ROLL_CONFIG)))
         proxy.stop()
-    return out
 
 
 def _finish(result: dict[str, Any], seconds: float) -> None:

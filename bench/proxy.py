@@ -5,8 +5,10 @@ address, as the chart's webhook configuration points at one Service in front of 
 Like kube-proxy it forwards bytes (TLS passes through untouched, so the API server checks
 the operators' own certificate), pins each connection to one backend for its life, sends new
 connections only to backends whose readiness endpoint answers 200 (the Service's endpoints
-are the ready pods), and skips a backend whose connect fails. With no ready backend it tries
-every one, so a lone starting replica is still reached (what it answers then is measured).
+are the ready pods, judged as the kubelet does: ready on one success, not ready after three
+failed probes in a row, so one slow answer under load does not pull a replica), and skips a
+backend whose connect fails. With no ready backend it tries every one, so a lone starting
+replica is still reached (what it answers then is measured).
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ class Backend:
     port: int
     ready_url: str
     ready: bool = False
+    failed_probes: int = 0
     connections: int = 0
+
+    def probed(self, ok: bool, failure_threshold: int = 3) -> None:
+        """Record one readiness probe (the kubelet's successThreshold 1, failureThreshold 3)."""
+        self.failed_probes = 0 if ok else self.failed_probes + 1
+        if ok:
+            self.ready = True
+        elif self.failed_probes >= failure_threshold:
+            self.ready = False
 
 
 @dataclass
@@ -35,7 +46,7 @@ class RoundRobinProxy:
 
     backends: Sequence[Backend]
     port: int
-    probe_interval_s: float = 0.2
+    probe_interval_s: float = 0.5
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _started: threading.Event = field(default_factory=threading.Event)
@@ -71,8 +82,11 @@ class RoundRobinProxy:
 
     async def _probe_forever(self) -> None:
         while True:
-            for backend in self.backends:
-                backend.ready = await asyncio.to_thread(_ready, backend.ready_url)
+            answers = await asyncio.gather(
+                *(asyncio.to_thread(_ready, b.ready_url) for b in self.backends)
+            )
+            for backend, ok in zip(self.backends, answers, strict=True):
+                backend.probed(ok)
             await asyncio.sleep(self.probe_interval_s)
 
     def _order(self) -> list[Backend]:
@@ -110,7 +124,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 def _ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
             return bool(resp.status == 200)
     except OSError:
         return False

@@ -55,7 +55,7 @@ class Summary:
     failures: dict[str, int] = field(default_factory=dict)
     """Failed requests by status code ("0" = no response), empty when all succeeded."""
     messages: tuple[str, ...] = ()
-    """Up to five distinct failure messages (vegeta's error, else the response body)."""
+    """Up to five distinct failure messages (the response body, else vegeta's error)."""
 
     @property
     def failed(self) -> int:
@@ -109,7 +109,7 @@ def summarize(results: list[Result], ok_codes: frozenset[int] = frozenset({200, 
     codes = Counter(str(r.code) for r in bad)
     messages: list[str] = []
     for r in bad:
-        text = r.error or r.body.decode(errors="replace")
+        text = r.body.decode(errors="replace") or r.error
         text = " ".join(text.split())[:300]
         if text and text not in messages:
             messages.append(text)

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from bench import procstat, report
+from bench.proxy import Backend, RoundRobinProxy
 from bench.replicas import rewrite_configuration
 from bench.stats import percentile
 from bench.vegeta import Load, Summary, VegetaError, parse_results, summarize, target_line
@@ -75,7 +76,13 @@ def test_summary_counts_failures_by_code_with_their_messages() -> None:
         [
             _line(201, "2026-12-02T17:00:00Z", 10_000_000),
             _line(201, "2026-12-02T17:00:01Z", 20_000_000),
-            _line(500, "2026-12-02T17:00:01.5Z", 30_000_000, body=b'{"message": "webhook down"}'),
+            _line(
+                500,
+                "2026-12-02T17:00:01.5Z",
+                30_000_000,
+                error="500 Internal Server Error",
+                body=b'{"message": "webhook down"}',
+            ),
             _line(0, "2026-12-02T17:00:01.9Z", 100_000_000, error="connection refused"),
         ]
     )
@@ -191,3 +198,25 @@ def test_targets_are_judged_on_the_measured_figures() -> None:
     text = report.render_targets(list(targets.values()))
     assert "MISSED" in text
     assert "not measured" in text
+
+
+def test_a_backend_leaves_the_rotation_after_three_failed_probes_and_returns_on_one() -> None:
+    backend = Backend(1, "http://127.0.0.1:1/readyz")
+    backend.probed(ok=True)
+    assert backend.ready
+    backend.probed(ok=False)
+    backend.probed(ok=False)
+    assert backend.ready  # two slow answers under load do not pull it
+    backend.probed(ok=False)
+    assert not backend.ready
+    backend.probed(ok=True)
+    assert backend.ready
+
+
+def test_new_connections_go_round_robin_to_ready_backends_first() -> None:
+    a, b, c = (Backend(port, f"http://127.0.0.1:{port}/readyz") for port in (1, 2, 3))
+    a.ready, b.ready, c.ready = True, False, True
+    proxy = RoundRobinProxy([a, b, c], port=0)
+    firsts = [proxy._order()[0].port for _ in range(4)]
+    assert firsts == [1, 3, 3, 1]  # b is never first while not ready
+    assert [x.port for x in proxy._order()][-1] == 2  # but still tried last
