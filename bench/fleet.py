@@ -13,18 +13,23 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
+
 from bench import manifests as m
-from bench.kubeapi import KubeApi
+from bench.kubeapi import Answer, KubeApi
 
 
 class LoadError(RuntimeError):
     """The API server (or aigov) refused an object the benchmark needs."""
 
 
-RETRY_S = 30.0
-"""How long a create refused by aigov is retried: a model's approval reaches the operator's
-indexes through its watch a moment after the API server stored it, and a Deployment sent in
-that moment is refused (NotApproved), as it would be for a person; they would retry too."""
+RETRY_S = 60.0
+"""How long a create is retried when aigov refused it or the API server was overwhelmed
+(429, 5xx: a webhook call that timed out). A model's approval reaches the operator's indexes
+through its watch a moment after the API server stored it, and a Deployment sent in that
+moment is refused (NotApproved), as it would be for a person; they would retry too. Every
+retry is counted and reported with the loading time."""
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
 async def _must(api: KubeApi, path: str, body: dict[str, Any], user: str | None = None) -> int:
@@ -32,11 +37,15 @@ async def _must(api: KubeApi, path: str, body: dict[str, Any], user: str | None 
     deadline = time.monotonic() + RETRY_S
     retries = 0
     while True:
-        answer = await api.create(path, body, user=user)
+        try:
+            answer = await api.create(path, body, user=user)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            answer = Answer(0, {"message": f"{type(exc).__name__}: {exc}"})
         if answer.status in (200, 201):
             return retries
         refused_by_aigov = answer.status == 403 and "aigov" in answer.message
-        if not refused_by_aigov or time.monotonic() > deadline:
+        retry = refused_by_aigov or answer.status in TRANSIENT or answer.status == 0
+        if not retry or time.monotonic() > deadline:
             name = body["metadata"]["name"]
             raise LoadError(f"{body['kind']} {name}: {answer.status} {answer.message}")
         retries += 1
