@@ -308,7 +308,7 @@ def _starting_and_stopping(
         if len(model_counts) > 1:
             b.stop()
             log(f"loading the fleet up to {model_counts[1]:,} models (replica-a serving)")
-            out["fleet_more"] = _load_models(api, a.pid, model_counts[0], model_counts[1], 300)
+            out["fleet_more"] = _load_models(api, a.pid, model_counts[0], model_counts[1], 120)
     finally:
         for r in (a, b):
             r.stop()

@@ -97,6 +97,16 @@ def parse_results(lines: Iterable[str]) -> list[Result]:
     return results
 
 
+def _message(body: bytes) -> str:
+    """The `message` of a Kubernetes Status body, else the body as text."""
+    text = body.decode(errors="replace")
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text
+    return str(decoded.get("message", text)) if isinstance(decoded, dict) else text
+
+
 def summarize(results: list[Result], ok_codes: frozenset[int] = frozenset({200, 201})) -> Summary:
     """Percentiles over every request (failed ones too: a refusal is a latency as well)."""
     if not results:
@@ -109,7 +119,7 @@ def summarize(results: list[Result], ok_codes: frozenset[int] = frozenset({200, 
     codes = Counter(str(r.code) for r in bad)
     messages: list[str] = []
     for r in bad:
-        text = r.body.decode(errors="replace") or r.error
+        text = _message(r.body) or r.error
         text = " ".join(text.split())[:300]
         if text and text not in messages:
             messages.append(text)
