@@ -106,5 +106,5 @@ def run_loads(
                 f"{s.throughput_rps:7.0f}/s  failed {s.failed}"
             )
             time.sleep(1)
-        rows.append(LoadResult(load.label, summaries["baseline"], summaries["governed"]))
+        rows.append(LoadResult(load.label, summaries["baseline"], summaries["governed"], load.rate))
     return rows, cpu

@@ -185,7 +185,7 @@ def test_the_table_has_a_row_per_load_with_failures_by_code() -> None:
 
 def test_targets_are_judged_on_the_measured_figures() -> None:
     rows = [
-        report.LoadResult("200 req/s fixed rate", _summary(10, 200), _summary(35, 200)),
+        report.LoadResult("200 req/s fixed rate", _summary(10, 190), _summary(35, 200), 200),
         report.LoadResult("50 clients, closed loop", _summary(100, 1000), _summary(300, 690)),
     ]
     targets = {t.name: t for t in report.evaluate(rows, 2600.0, {1000: 151.0}, other_failures=1)}
@@ -197,7 +197,14 @@ def test_targets_are_judged_on_the_measured_figures() -> None:
     assert targets["failed requests, whole run"].met is False  # the roll's one failure
     text = report.render_targets(list(targets.values()))
     assert "MISSED" in text
-    assert "not measured" in text
+    assert "not judged" in text
+
+
+def test_a_fixed_rate_the_baseline_could_not_keep_is_not_judged() -> None:
+    rows = [report.LoadResult("200 req/s fixed rate", _summary(6000, 75), _summary(6200, 68), 200)]
+    (p99, *_) = report.evaluate(rows, None, {}, other_failures=0)
+    assert p99.met is None
+    assert "kept only 75/s" in p99.measured
 
 
 def test_a_backend_leaves_the_rotation_after_three_failed_probes_and_returns_on_one() -> None:
