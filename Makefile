@@ -66,8 +66,8 @@ install: venv ## Install the CRDs into the cluster of $(KUBECONFIG) (server-side
 	$(KUBECTL) apply --server-side --force-conflicts -f crds/
 
 .PHONY: bench
-bench: venv binaries ## Admission latency: in-process p50/p99, API-server round trips vs a no-webhook baseline
-	$(PY) -m bench.admission
+bench: venv binaries ## Admission under vegeta load vs a no-webhook baseline, RSS with 1k/10k models, rolling restart (ARGS=--quick)
+	$(PY) -m bench.admission $(ARGS)
 
 ##@ Helm chart and image
 
@@ -94,7 +94,7 @@ image-lock: ## Regenerate requirements.lock (every package of the image pinned) 
 ##@ Local control plane
 
 .PHONY: binaries
-binaries: ## Build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok, helm into .cache/bin
+binaries: ## Build etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok, helm, vegeta into .cache/bin
 	bash tools/controlplane/build.sh all
 
 .PHONY: cluster-up

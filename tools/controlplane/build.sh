@@ -6,7 +6,10 @@
 # helm are compiled from their Go modules. Each binary carries a stamp of the version it was
 # built from and is rebuilt only when the pin in versions.env changes.
 #
-# Usage: build.sh [all|kubernetes|etcd|kwok|helm|kind]
+# vegeta, the HTTP load generator `make bench` drives the API server with, is built the same
+# way so the benchmark's numbers come from a tool outside the Python process under test.
+#
+# Usage: build.sh [all|kubernetes|etcd|kwok|helm|kind|vegeta]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -126,6 +129,7 @@ case $what in
     build_etcd
     build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
     build_helm
+    build_install vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION"
     build_kubernetes
     ;;
   kubernetes) build_kubernetes ;;
@@ -133,5 +137,6 @@ case $what in
   kwok) build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" ;;
   helm) build_helm ;;
   kind) build_install kind sigs.k8s.io/kind "$KIND_VERSION" ;;
-  *) echo "usage: $0 [all|kubernetes|etcd|kwok|helm|kind]" >&2; exit 2 ;;
+  vegeta) build_install vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION" ;;
+  *) echo "usage: $0 [all|kubernetes|etcd|kwok|helm|kind|vegeta]" >&2; exit 2 ;;
 esac
