@@ -139,7 +139,8 @@ def changes_what_runs() -> str:
     return (
         f"request.operation != 'UPDATE' || {old} == null || {new} == null || "
         f"(has(request.subResource) && request.subResource != '' ? "
-        f"(request.subResource != 'scale' || {scale_up}) : ({update}))"
+        f"(request.subResource == 'status' ? !{_labels_same(new, old)} : "
+        f"(request.subResource != 'scale' || {scale_up})) : ({update}))"
     )
 
 

@@ -270,3 +270,29 @@ def test_suspending_a_job_is_not_judged_but_resuming_is() -> None:
     suspended["spec"]["suspend"] = True
     assert needs_judging(request(suspended, "UPDATE", old=job)) is False
     assert needs_judging(request(job, "UPDATE", old=suspended)) is True
+
+
+def test_a_pod_status_write_is_judged_only_when_it_changes_labels() -> None:
+    """pods/status keeps label changes: a write that takes a GPU pod from its model is judged
+    (and refused in enforce), a kubelet's status update is not."""
+    labelled = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "team-a", "labels": {"aigov.io/model": "m"}},
+        "spec": {"containers": [GPU]},
+    }
+    running = {**labelled, "status": {"phase": "Running"}}
+    taken = {**labelled, "metadata": {"name": "p", "namespace": "team-a", "labels": {}}}
+
+    def status(new: dict[str, Any]) -> AdmissionRequest:
+        return AdmissionRequest(
+            uid="u", operation="UPDATE", group="", version="v1", resource="pods",
+            kind="Pod", namespace="team-a", name="p", user=UserInfo("kubelet"),
+            subresource="status", object=new, old_object=labelled,
+        )  # fmt: skip
+
+    assert not needs_judging(status(running))
+    assert needs_judging(status(taken))
+    outcome = judge(status(taken), Mode.ENFORCE, lambda ns, n: Evidence(ns, n, None), NOW)
+    assert not outcome.allowed
+    assert Reason.UNGOVERNED_WORKLOAD in outcome.decision.codes

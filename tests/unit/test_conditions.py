@@ -353,6 +353,17 @@ def test_an_ephemeral_container_update_is_judged_on_the_pod() -> None:
     assert not sent(pod(), pod(), subresource="ephemeralcontainers")
 
 
+def test_a_pod_status_write_is_sent_only_when_it_changes_labels() -> None:
+    """The status strategy keeps label changes (issue 11): a status write that takes a GPU
+    pod from its model is judged; a kubelet's status update never reaches aigov."""
+    gpu = pod(container(resources={"limits": {"nvidia.com/gpu": "1"}}))
+    gpu["metadata"]["labels"]["aigov.io/model"] = "scorer"
+    running = with_(gpu, "status", {"phase": "Running"})
+    assert not sent(running, gpu, subresource="status")
+    unlabelled = with_(gpu, "metadata.labels", labels())
+    assert sent(unlabelled, gpu, subresource="status")
+
+
 # ---- the mutating webhook -------------------------------------------------------------------
 
 

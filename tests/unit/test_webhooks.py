@@ -142,6 +142,7 @@ def test_workloads_webhook_rules_cover_every_workload_kind() -> None:
     assert covered == {
         ("", "v1", "pods"),
         ("", "v1", "pods/ephemeralcontainers"),
+        ("", "v1", "pods/status"),
         ("apps", "v1", "deployments"),
         ("apps", "v1", "deployments/scale"),
         ("apps", "v1", "statefulsets"),

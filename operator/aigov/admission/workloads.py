@@ -63,6 +63,11 @@ def _without_stopping_fields(obj: Mapping[str, Any]) -> tuple[Any, Any]:
     return spec, labels
 
 
+def _labels(obj: Mapping[str, Any]) -> Any:
+    meta = obj.get("metadata")
+    return meta.get("labels") if isinstance(meta, Mapping) else None
+
+
 def needs_judging(request: AdmissionRequest) -> bool:
     """CREATE always; UPDATE unless it only touches metadata or stops things.
 
@@ -79,6 +84,10 @@ def needs_judging(request: AdmissionRequest) -> bool:
         # A Scale of 0 replicas has no spec.replicas: read as 1, a scale-up from 0 of a
         # revoked model's Deployment would pass unjudged.
         return _replicas(new, missing=0) > _replicas(old, missing=0)
+    if request.subresource == "status":
+        # The status strategy keeps label changes: judged when the labels change (a pod
+        # taken from its model, or moved to another), never for a kubelet's status update.
+        return _labels(new) != _labels(old)
     if request.subresource:  # ephemeralcontainers: new containers, always judged
         return True
     if _without_stopping_fields(new) != _without_stopping_fields(old):
