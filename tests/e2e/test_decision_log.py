@@ -134,25 +134,36 @@ def test_refused_warned_admitted_and_governance_events_leave_records(
     kube.run("delete", "deployment", "scorer", "llm", "-n", enforce, "--ignore-not-found")
 
 
-def _checkpoint_entry(kube: Kube) -> dict[str, str]:
+def _checkpoint_entry(kube: Kube, origin: str) -> tuple[str, dict[str, str]]:
+    """The ConfigMap key of the checkpoint of log `origin`, and the ConfigMap's data. Other
+    operators of the session (chart replicas, the certificate test's) keep theirs there too:
+    each replica run is its own log."""
     found: dict[str, str] = {}
+
+    def mine() -> list[str]:
+        return [
+            k
+            for k, v in found.items()
+            if k.endswith(".checkpoint") and v.splitlines()[:1] == [origin]
+        ]
 
     def kept() -> bool:
         result = kube.run("get", "configmap", CONFIGMAP, "-n", OPERATOR_NAMESPACE, "-o", "json")
         if not result.ok:
             return False
         found.update(json.loads(result.stdout).get("data") or {})
-        return any(k.endswith(".checkpoint") for k in found)
+        return bool(mine())
 
-    kube.wait_for(kept, f"a checkpoint in ConfigMap {OPERATOR_NAMESPACE}/{CONFIGMAP}", 60)
-    return found
+    kube.wait_for(kept, f"a checkpoint of {origin} in ConfigMap {CONFIGMAP}", 60)
+    (name,) = mine()
+    return name, found
 
 
 def test_a_checkpoint_is_kept_in_the_cluster_and_the_log_verifies_against_it(
     kube: Kube, operator: Operator, decision_log_dir: Path, tmp_path: Path
 ) -> None:
-    data = _checkpoint_entry(kube)
-    (name,) = [k for k in data if k.endswith(".checkpoint")]
+    origin = next(r["log"] for r in _records(decision_log_dir) if "log" in r)
+    name, data = _checkpoint_entry(kube, origin)
     note = data[name]
     origin = note.splitlines()[0]
     assert origin.startswith("aigov.io/decision-log/")

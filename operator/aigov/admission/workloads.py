@@ -68,6 +68,20 @@ def _labels(obj: Mapping[str, Any]) -> Any:
     return meta.get("labels") if isinstance(meta, Mapping) else None
 
 
+def _subresource_needs_judging(
+    subresource: str, new: Mapping[str, Any], old: Mapping[str, Any]
+) -> bool:
+    if subresource == "scale":
+        # A Scale of 0 replicas has no spec.replicas: read as 1, a scale-up from 0 of a
+        # revoked model's Deployment would pass unjudged.
+        return _replicas(new, missing=0) > _replicas(old, missing=0)
+    if subresource == "status":
+        # The status strategy keeps label changes: judged when the labels change (a pod
+        # taken from its model, or moved to another), never for a kubelet's status update.
+        return _labels(new) != _labels(old)
+    return True  # ephemeralcontainers: new containers, always judged
+
+
 def needs_judging(request: AdmissionRequest) -> bool:
     """CREATE always; UPDATE unless it only touches metadata or stops things.
 
@@ -80,16 +94,8 @@ def needs_judging(request: AdmissionRequest) -> bool:
     if request.operation != "UPDATE":
         return False
     new, old = request.object, request.old_object
-    if request.subresource == "scale":
-        # A Scale of 0 replicas has no spec.replicas: read as 1, a scale-up from 0 of a
-        # revoked model's Deployment would pass unjudged.
-        return _replicas(new, missing=0) > _replicas(old, missing=0)
-    if request.subresource == "status":
-        # The status strategy keeps label changes: judged when the labels change (a pod
-        # taken from its model, or moved to another), never for a kubelet's status update.
-        return _labels(new) != _labels(old)
-    if request.subresource:  # ephemeralcontainers: new containers, always judged
-        return True
+    if request.subresource:
+        return _subresource_needs_judging(request.subresource, new, old)
     if _without_stopping_fields(new) != _without_stopping_fields(old):
         return True
     resumed = _suspended(old) and not _suspended(new)
