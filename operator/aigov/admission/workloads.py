@@ -78,7 +78,7 @@ def _subresource_needs_judging(
     if subresource == "status":
         # The status strategy keeps label changes: judged when the labels change (a pod
         # taken from its model, or moved to another), never for a kubelet's status update.
-        return _labels(new) != _labels(old)
+        return bool(_labels(new) != _labels(old))
     return True  # ephemeralcontainers: new containers, always judged
 
 
