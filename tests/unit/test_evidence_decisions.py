@@ -9,13 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from aigov.cli.evidence import NOT_VERIFIED, EvidenceInputError, decision_excerpt, parse_since
+from aigov.cli.evidence import EvidenceInputError, decision_excerpt, parse_since
+from aigov.decisionlog.chain import Chain
 
 NOW = dt.datetime(2026, 12, 2, 12, tzinfo=dt.UTC)
 
 
 def _line(seq: int, time: str) -> str:
     return json.dumps({"seq": seq, "time": time, "prevHash": "x", "outcome": "refused"})
+
+
+def _chained(times: list[str]) -> list[str]:
+    chain = Chain("aigov.io/decision-log/test/1")
+    fields = {"type": "admission", "outcome": "refused", "controls": ["A.6.2.8"]}
+    return [chain.append(dict(fields), t) for t in times]
 
 
 def test_since_takes_a_duration_or_a_date() -> None:
@@ -29,18 +36,14 @@ def test_since_takes_a_duration_or_a_date() -> None:
         parse_since("last quarter", NOW)
 
 
-def test_the_excerpt_keeps_the_period_and_says_it_is_not_verified(tmp_path: Path) -> None:
+def test_the_excerpt_keeps_the_period_and_says_it_verified_the_log(tmp_path: Path) -> None:
     log = tmp_path / "decisions.jsonl"
-    lines = [_line(1, "2026-09-01T00:00:00Z"), _line(2, "2026-11-01T00:00:00Z"),
-             _line(3, "2026-12-01T00:00:00+00:00")]  # fmt: skip
+    lines = _chained(["2026-09-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"])
     log.write_text("\n".join(lines) + "\n\n")
     excerpt, kept = decision_excerpt(log, dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
     assert kept == lines[1:]
-    assert (excerpt.count, excerpt.verification, excerpt.file) == (
-        2,
-        NOT_VERIFIED,
-        "decisions.jsonl",
-    )
+    assert (excerpt.count, excerpt.file) == (2, "decisions.jsonl")
+    assert excerpt.verification.startswith("verified: 3 records in 1 logs, each hash chain")
     assert excerpt.sources == (str(log),)
     everything, all_lines = decision_excerpt(log, None)
     assert (everything.count, all_lines) == (3, lines)
@@ -74,3 +77,13 @@ def test_a_bad_record_names_its_file_and_line(tmp_path: Path) -> None:
         decision_excerpt(log, None)
     with pytest.raises(EvidenceInputError, match="no such file"):
         decision_excerpt(tmp_path / "missing", None)
+
+
+def test_a_record_removed_before_the_period_fails_the_verification(tmp_path: Path) -> None:
+    log = tmp_path / "decisions.jsonl"
+    lines = _chained(["2026-09-01T00:00:00Z", "2026-09-02T00:00:00Z", "2026-12-01T00:00:00Z"])
+    log.write_text("\n".join([lines[0], lines[2]]) + "\n")
+    excerpt, kept = decision_excerpt(log, dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    assert len(kept) == 1
+    assert excerpt.verification.startswith("FAILED: ")
+    assert "removed" in excerpt.verification

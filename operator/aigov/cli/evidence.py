@@ -24,15 +24,32 @@ from typing import Any
 from aigov import __version__
 from aigov.cli import manifests
 from aigov.cli.simulate import GOVERNANCE_KINDS, Cluster
+from aigov.decisionlog.verify import Report as Verification
+from aigov.decisionlog.verify import verify
 from aigov.evidencepack import bom, page
 from aigov.evidencepack.build import Snapshot, build
 from aigov.evidencepack.report import DecisionExcerpt, Report, as_json, rfc3339
 from aigov.policy.standing import Evidence
 from aigov.policy.workload import parse_workload
 
-NOT_VERIFIED = "not verified (no verifier)"
-"""What the pack says of the decision log's integrity until `aigov log verify` is wired in:
-never a result that was not computed."""
+
+def verification(report: Verification) -> str:
+    """One sentence on the log's integrity, from `aigov log verify`'s checks of every file
+    read (the whole log, not only the period: a record removed before the period breaks the
+    chain as much as one inside it)."""
+    if not report.ok:
+        shown = "; ".join(p.render() for p in report.problems[:3])
+        more = f" (and {len(report.problems) - 3} more)" if len(report.problems) > 3 else ""
+        return f"FAILED: {len(report.problems)} problems: {shown}{more}"
+    records = sum(s.records for s in report.logs)
+    compared = sum(s.checkpoints for s in report.logs)
+    return (
+        f"verified: {records} records in {len(report.logs)} logs, each hash chain intact, "
+        f"{compared} checkpoints matched (signatures not checked here: run aigov log verify "
+        "--from-cluster or --key)"
+    )
+
+
 _DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RUNS = frozenset({"admitted", "warned", "audited"})
@@ -118,14 +135,18 @@ def decision_excerpt(
     """The records of the period (time >= since) from a log file or a directory of rotated
     files, as the lines to write, and what the pack says about them.
 
-    The one place the pack touches the decision log: its verification is reported as not
-    done until the log verifier is wired in here.
+    The one place the pack touches the decision log: every file read is checked by the
+    same verifier as `aigov log verify` (chain and the checkpoints the log carries).
     """
     if log is None:
         return DecisionExcerpt((), rfc3339(since), 0, "no decision log given", None), []
     files = _log_files(log)
     kept = [line for line, _, moment in _records(files) if since is None or moment >= since]
-    excerpt = DecisionExcerpt(tuple(str(f) for f in files), rfc3339(since), len(kept), NOT_VERIFIED)
+    report = verify((str(f), f.read_text(encoding="utf-8", errors="replace").splitlines())
+                    for f in files)  # fmt: skip
+    excerpt = DecisionExcerpt(
+        tuple(str(f) for f in files), rfc3339(since), len(kept), verification(report)
+    )
     return excerpt, kept
 
 

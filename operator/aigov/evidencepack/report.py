@@ -222,7 +222,7 @@ class DecisionExcerpt:
     count: int
     """Records of the period, written to `file`."""
     verification: str
-    """The verifier's verdict; "not verified (no verifier)" until one is wired in."""
+    """The verifier's verdict on every file read (aigov.decisionlog.verify), one sentence."""
     file: str | None = "decisions.jsonl"
     """Where the pack keeps them; None when no log was given."""
 
