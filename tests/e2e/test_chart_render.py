@@ -621,7 +621,9 @@ def test_names_fit_the_release(render: Render) -> None:
 def test_a_stopping_replica_keeps_answering_while_it_leaves_the_service(render: Render) -> None:
     """No admission request already routed to a stopping pod goes unanswered in a rollout."""
     container = _container(render({}))
-    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert container["lifecycle"] == {
+        "preStop": {"httpGet": {"path": "/drain?seconds=5", "port": "health"}}
+    }
     grace = one(render({}), "Deployment")["spec"]["template"]["spec"]
     assert grace["terminationGracePeriodSeconds"] > 5
     assert "lifecycle" not in _container(render({"operator": {"preStopSleepSeconds": 0}}))

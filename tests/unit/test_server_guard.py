@@ -440,3 +440,20 @@ async def test_a_thousand_reviews_over_https_leave_no_memory_behind(harness: Har
     growth = sum(stat.size_diff for stat in diff)
     top = "\n".join(str(stat) for stat in diff[:8])
     assert growth < HTTP_LEAK_BOUND, f"{growth} bytes kept after 1,000 reviews:\n{top}"
+
+
+async def test_a_draining_server_closes_every_connection_after_its_answer(
+    harness: Harness,
+) -> None:
+    """A replica about to stop (preStop /drain) answers everything but keeps no connection
+    alive: the API server reconnects through the Service to a replica that stays."""
+    status, _ = await harness.post(review("uid-before"))
+    assert status == 200
+    harness.server.drain()
+    await asyncio.sleep(0.2)  # the idle connection it closed reaches the client's pool
+    async with harness.session.post(
+        f"{harness.url}/validate-workloads", json=review("uid-draining")
+    ) as resp:
+        body = await resp.json()
+        assert resp.headers.get("Connection", "").lower() == "close"
+    assert body["response"] == {"uid": "uid-draining", "allowed": True}

@@ -96,7 +96,7 @@ async def start(*, memo: Any, **kwargs: Any) -> None:
         await server.start()
         memo.admission_server = server
     if settings.health_port and getattr(memo, "health_runner", None) is None:
-        memo.health_runner = await _start_health(runtime)
+        memo.health_runner = await _start_health(runtime, memo.admission_server)
     if settings.manage_webhooks:
         for build in (webhooks.mutating_configuration, webhooks.validating_configuration):
             body = build(
@@ -136,11 +136,29 @@ async def _listening(host: str, port: int) -> bool:
     return True
 
 
-async def _start_health(runtime: Runtime) -> aiohttp.web.AppRunner:
+DRAIN_SECONDS_MAX = 30.0
+"""Longest /drain wait: within the pod's termination grace period (30 s in the chart)."""
+
+
+async def _start_health(runtime: Runtime, server: AdmissionServer) -> aiohttp.web.AppRunner:
     async def healthz(_: aiohttp.web.Request) -> aiohttp.web.Response:
         return aiohttp.web.json_response({"status": "ok"})
 
+    async def drain(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        """The chart's preStop hook: stop keeping admission connections alive (and answer
+        not ready), then wait `seconds` while the endpoint leaves the Service; SIGTERM
+        follows."""
+        try:
+            seconds = min(float(request.query.get("seconds", "0")), DRAIN_SECONDS_MAX)
+        except ValueError:
+            return aiohttp.web.json_response({"status": "seconds must be a number"}, status=400)
+        server.drain()
+        await asyncio.sleep(max(seconds, 0.0))
+        return aiohttp.web.json_response({"status": "drained"})
+
     async def readyz(_: aiohttp.web.Request) -> aiohttp.web.Response:
+        if server.draining:
+            return aiohttp.web.json_response({"status": "draining"}, status=503)
         if not runtime.ready:
             return aiohttp.web.json_response({"status": "indexes loading"}, status=503)
         if not await _listening(runtime.settings.webhook_host, runtime.settings.webhook_port):
@@ -159,6 +177,7 @@ async def _start_health(runtime: Runtime) -> aiohttp.web.AppRunner:
             aiohttp.web.get("/healthz", healthz),
             aiohttp.web.get("/readyz", readyz),
             aiohttp.web.get("/metrics", metrics),
+            aiohttp.web.get("/drain", drain),
         ]
     )
     runner = aiohttp.web.AppRunner(app, handle_signals=False, access_log=None)

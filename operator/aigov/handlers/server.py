@@ -77,6 +77,8 @@ class AdmissionServer:
         self._stamp = tls.stamp()
         self._runner: aiohttp.web.AppRunner | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self.draining = False
+        """Set by drain(): every answer closes its connection."""
 
     async def start(self) -> None:
         app = aiohttp.web.Application(client_max_size=MAX_REVIEW_BYTES)
@@ -90,7 +92,23 @@ class AdmissionServer:
         self._watcher = asyncio.get_running_loop().create_task(self._watch_certificates())
         log.info("admission server listening", host=self._host, port=self._port)
 
+    def drain(self) -> None:
+        """Stop keeping connections alive: idle ones are closed now, busy ones after their
+        answer, and every later answer says `Connection: close`.
+
+        For a replica about to stop (the chart's preStop calls /drain on the health port,
+        then SIGTERM stops the server): the API server's keep-alive connections to this pod
+        would otherwise be closed under it at exit, and a request sent on one in that
+        instant fails ("server closed idle connection"), which the failurePolicy decides.
+        Reconnecting goes through the Service, to a replica that stays.
+        """
+        if not self.draining:
+            self.draining = True
+            self._close_idle_connections()
+            log.info("admission server draining: connections are no longer kept alive")
+
     async def stop(self) -> None:
+        self.drain()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -159,7 +177,7 @@ class AdmissionServer:
             # HTTP 200: the API server shows the message to the user as the refusal.
             return _json(response.refusal(uid, 400, f"aigov: malformed AdmissionReview: {exc}"))
         try:
-            return _json(await route(parsed))
+            answer = _json(await route(parsed))
         except Exception as exc:
             # A bug of ours must not take the server down nor leak a stack trace to users.
             log.exception("admission handler crashed", uid=parsed.uid)
@@ -171,3 +189,6 @@ class AdmissionServer:
                     "the operator log has the details",
                 )
             )
+        if self.draining:
+            answer.force_close()
+        return answer
