@@ -10,12 +10,14 @@ proxy (bench.proxy) instead of one process.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,11 +126,17 @@ class Replica:
             time.sleep(0.1)
         return time.monotonic() - started
 
-    def stop(self, timeout_s: float = 30) -> float:
-        """SIGTERM (graceful, as the kubelet does), wait; seconds it took to exit."""
+    def stop(self, timeout_s: float = 30, drain_s: float = 3) -> float:
+        """What the kubelet does with the chart's pod: the preStop hook (GET /drain, which
+        stops keeping connections alive and answers not ready for `drain_s`), then SIGTERM;
+        wait. Seconds it took to exit."""
         if self.process is None or self.process.poll() is not None:
             return 0.0
         started = time.monotonic()
+        if drain_s > 0:
+            url = f"http://127.0.0.1:{self.health_port}/drain?seconds={drain_s:g}"
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(url, timeout=drain_s + 5).close()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout_s)
