@@ -51,13 +51,23 @@ _WORKLOAD_ROUTES = frozenset(
 )
 
 
-def record(outcome: Outcome, request: AdmissionRequest, started: float, webhook: str) -> None:
-    """Count the decision and write its log record (one JSON line)."""
+_GOVERNANCE_KINDS = frozenset({"GovernedModel", "RiskAssessment", "ModelApproval"})
+
+
+def record(
+    outcome: Outcome,
+    request: AdmissionRequest,
+    started: float,
+    webhook: str,
+    spec_hash: str | None = None,
+) -> None:
+    """Count the decision and write its log records (one JSON line, one decision-log
+    record naming the spec hash of the model as the indexes hold it)."""
     seconds = time.perf_counter() - started
     mode = outcome.mode.value if outcome.mode else None
     reasons = [c.value for c in outcome.decision.codes]
     metrics.decided(webhook, outcome.verdict, mode, reasons, seconds)
-    decisionlog.admission(outcome, request, seconds, webhook)
+    decisionlog.admission(outcome, request, seconds, webhook, spec_hash)
     extra = {"break_glass": outcome.break_glass} if outcome.break_glass else {}
     logs.line(
         "aigov.decision",
@@ -113,6 +123,16 @@ def _answer(reply: service.Reply, request: AdmissionRequest) -> dict[str, Any]:
     )
 
 
+def _spec_hash(view: IndexView, request: AdmissionRequest, reply: service.Reply) -> str | None:
+    """The spec hash of the model a workload decision concerns, as judged (None: no model,
+    or the model is not in the indexes)."""
+    name = reply.outcome.model if reply.outcome is not None else None
+    if not name or not request.namespace or request.kind in _GOVERNANCE_KINDS:
+        return None  # an assessment or approval names the hash it binds to itself
+    model = view.evidence(request.namespace, name).model
+    return model.spec.canonical_hash() if model is not None else None
+
+
 def route(path: str, runtime: Runtime, view: IndexView, rules: service.Rules) -> Route:
     """The server's handler for webhook `path`."""
     fn = ROUTES[path]
@@ -135,7 +155,7 @@ def route(path: str, runtime: Runtime, view: IndexView, rules: service.Rules) ->
             event = reply.event
             kube.post_event(dict(event.involved), "Warning", event.reason, event.message)
         if reply.outcome is not None:
-            record(reply.outcome, request, started, path)
+            record(reply.outcome, request, started, path, _spec_hash(view, request, reply))
         return _answer(reply, request)
 
     return handle
