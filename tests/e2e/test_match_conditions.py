@@ -119,6 +119,10 @@ def test_a_model_label_removed_on_update_is_sent(
     created = kube.apply(labelled)
     assert created.ok, created.stderr
     assert "ModelNotFound" in created.stderr  # warn mode: admitted with a warning
+    # Its ReplicaSet and Pod are judged too, a moment later: count from after them.
+    kube.wait_for(
+        lambda: len(kube.list("pods", ns, f"{MODEL_LABEL}=ghost")) == 1, "the labelled pod"
+    )
     before = decisions(operator)
     assert kube.apply(web("tagged", ns)).ok  # both labels gone, still a CPU web server
     assert decisions(operator) == before + 1
@@ -165,6 +169,27 @@ def injecting_policy(kube: Kube, unique: str) -> Iterator[str]:
     kube.run("delete", "placementpolicy", name)
 
 
+@pytest.fixture
+def no_injecting_policy(kube: Kube) -> Iterator[None]:
+    """Inject-mode PlacementPolicies other tests left (they are cluster-scoped: the examples'
+    eu-gpu-pools injects) are set aside for the test and put back after it."""
+    found = json.loads(kube.run("get", "placementpolicies", "-o", "json", check=True).stdout)
+    kept = [p for p in found["items"] if (p.get("spec") or {}).get("mode") == "inject"]
+    for policy in kept:
+        kube.run("delete", "placementpolicy", policy["metadata"]["name"], check=True)
+    try:
+        yield
+    finally:
+        for policy in kept:
+            meta = policy["metadata"]
+            policy["metadata"] = {
+                k: meta[k] for k in ("name", "labels", "annotations") if k in meta
+            }
+            policy.pop("status", None)
+            kube.apply(policy)
+
+
+@pytest.mark.usefixtures("no_injecting_policy")
 def test_the_mutating_webhook_is_called_in_enforce_only_while_a_policy_injects(
     kube: Kube, ns: str, request: pytest.FixtureRequest
 ) -> None:

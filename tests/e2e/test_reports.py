@@ -20,6 +20,7 @@ from aigov import kube as kube_api
 from aigov.api.models import GovernedModel
 from aigov.handlers.reconcile import RESYNC_SECONDS
 from aigov.handlers.reports import ReportWriter
+from aigov.kube import client as kube_client
 from aigov.policy.standing import Evidence
 from aigov.reconcile.reports import APIS, ReportFormat, workload_report
 from tests.e2e import governed, manifests
@@ -133,8 +134,9 @@ def test_wgpolicy_reports_need_their_crd_and_then_validate(
 ) -> None:
     """Absent CRD: the API answers 404 and the writer writes nothing; installed: the real
     API server stores a PolicyReport as the wgpolicyk8s schema (Kyverno's) has it."""
-    config.load_kube_config(config_file=str(kube.kubeconfig))  # type: ignore[no-untyped-call]
-    monkeypatch.setattr(kube_api, "_loaded", True)  # aigov.kube: use that configuration
+    # aigov.kube's one client, made from the test cluster's kubeconfig.
+    client = config.new_client_from_config(config_file=str(kube.kubeconfig))  # type: ignore[no-untyped-call]
+    monkeypatch.setattr(kube_client, "_client", client)
     ns = kube.namespace(f"rep-wg-{unique}")
     api = APIS[ReportFormat.WGPOLICY]
     crd = MANIFESTS / "wgpolicyk8s-policyreport-crd.yaml"
@@ -193,8 +195,8 @@ def test_a_thousand_reports_are_written_once(
 ) -> None:
     """The measurement: objects and bytes the real API server takes for 1,000 workloads, and
     nothing more on a pass after a restart (the digests stored in the cluster count)."""
-    config.load_kube_config(config_file=str(kube.kubeconfig))  # type: ignore[no-untyped-call]
-    monkeypatch.setattr(kube_api, "_loaded", True)
+    client = config.new_client_from_config(config_file=str(kube.kubeconfig))  # type: ignore[no-untyped-call]
+    monkeypatch.setattr(kube_client, "_client", client)
     ns = kube.namespace(f"rep-1k-{unique}")
     template = _wg_report(kube, ns, ReportFormat.OPENREPORTS)
     owner = template.body["metadata"]["ownerReferences"][0]
