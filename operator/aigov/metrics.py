@@ -47,6 +47,11 @@ STOPS = prometheus_client.Counter(
     "Workloads brought to a safe state (scaled to zero or suspended), by reason.",
     ["reason"],
 )
+RECONCILED = prometheus_client.Gauge(
+    "aigov_reconciled_models",
+    "Models this replica keeps a reconciler (and a wake-up entry) for: bounded by the "
+    "GovernedModels that exist, whatever labels pods in any namespace carry.",
+)
 LEADER = prometheus_client.Gauge(
     "aigov_leader",
     "1 while this replica holds the leader Lease and runs the model reconcilers, else 0 "

@@ -52,7 +52,9 @@ class Runtime:
 
     def waker(self, key: tuple[str, str]) -> asyncio.Event:
         """The wake-up event of one model's reconciler, made on first use."""
-        return self.wakers.setdefault(key, asyncio.Event())
+        event = self.wakers.setdefault(key, asyncio.Event())
+        metrics.RECONCILED.set(len(self.wakers))
+        return event
 
     def start_reconciler(
         self, key: tuple[str, str], run: Callable[[], Coroutine[Any, Any, None]]
@@ -72,6 +74,7 @@ class Runtime:
         """
         self.reconcilers.pop(key, None)
         self.wakers.pop(key, None)
+        metrics.RECONCILED.set(len(self.wakers))
         if self.phases.pop(key, None) is not None:
             metrics.phases(self.phases.values())
 
@@ -83,6 +86,7 @@ class Runtime:
             task.cancel()
         self.reconcilers.clear()
         self.wakers.clear()
+        metrics.RECONCILED.set(0)
         return tasks
 
     async def stop_all_reconcilers(self) -> None:
