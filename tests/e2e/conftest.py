@@ -97,3 +97,19 @@ def operator(kube: Kube, decision_log_dir: Path) -> Iterator[Operator]:
 def unique() -> str:
     """A short random suffix for names that must not collide between tests."""
     return uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def give_back_gpus(kube: Kube) -> Iterator[None]:
+    """Delete the namespaces a test module made once the module is done.
+
+    The fake GPU pools are shared by the whole session, and what a module leaves running
+    (a revoked model's Deployment, a warned pod) would hold GPUs that later modules need to
+    schedule their own pods: namespaces made within a module end with it (its module-scoped
+    fixtures included); the session's own fixtures make theirs with kube.apply."""
+    first = len(kube.created_namespaces)
+    yield
+    made = kube.created_namespaces[first:]
+    if made:
+        kube.run("delete", "namespace", *made, "--wait=false")
+        del kube.created_namespaces[first:]
