@@ -469,7 +469,11 @@ def test_governed_workflow_through_the_chart(
     assert refusals == []
     events = _audit(kubeconfig, release.user)
     assert _wrote(events, "governedmodels", ns, "status")
-    assert _wrote(events, "deployments", ns)
+    kube.wait_for(  # the flag on the Deployment: the reconciler writes it a moment later
+        lambda: _wrote(_audit(kubeconfig, release.user), "deployments", ns),
+        "the Deployment flagged through the chart's RBAC",
+        30,
+    )
     kube.wait_for(  # the policy report, by server-side apply (create) through the chart's role
         lambda: _wrote(_audit(kubeconfig, release.user), "reports", ns),
         "a Report written through the chart's RBAC",
