@@ -214,6 +214,19 @@ class Settings:
     PolicyReport, for clusters on Kyverno's defaults) or off. The CRD is never installed by
     aigov; when it is absent the operator says so once and carries on."""
 
+    resync_seconds: int = 300
+    """Seconds between a model's reconcile passes when nothing wakes it
+    (AIGOV_RESYNC_SECONDS, 5..86400; each model's interval is spread by up to 10% so 10,000
+    models do not pass at once). Passes run at once on every change of the model, its
+    assessments and approvals, its pods and the placement policies, and when an expiry
+    comes due; the resync is the net for what no watch reports (a Job labelled for the
+    model, say), so it is a floor of freshness, not the normal path."""
+
+    reconcile_concurrency: int = 4
+    """How many model passes may talk to the API server at once (AIGOV_RECONCILE_CONCURRENCY,
+    1..64). Each pass lists the model's workloads of every kind; with 1,000 models taking
+    over at once (a new leader), an unbounded burst queued tens of thousands of calls."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from `env` (default os.environ); raise ConfigError on bad values."""
@@ -268,6 +281,18 @@ class Settings:
                 e.get("AIGOV_BREAK_GLASS_GROUPS", ",".join(d.break_glass_groups))
             ),
             reports=_choice("AIGOV_REPORTS", e.get("AIGOV_REPORTS", d.reports), _REPORTS),
+            resync_seconds=_int(
+                "AIGOV_RESYNC_SECONDS",
+                e.get("AIGOV_RESYNC_SECONDS", str(d.resync_seconds)),
+                5,
+                86400,
+            ),
+            reconcile_concurrency=_int(
+                "AIGOV_RECONCILE_CONCURRENCY",
+                e.get("AIGOV_RECONCILE_CONCURRENCY", str(d.reconcile_concurrency)),
+                1,
+                64,
+            ),
         )
 
     @property

@@ -70,6 +70,10 @@ def kube(kubeconfig: Path) -> Iterator[Kube]:
         client.run("delete", "namespace", ns, "--wait=false")
 
 
+RESYNC_SECONDS = 30
+"""The session operator's AIGOV_RESYNC_SECONDS: short enough that a test can wait for a
+resync (the default, 300 s, is for clusters with thousands of models)."""
+
 OPERATOR_NAMESPACE = "aigov-system"
 """The operator's namespace (AIGOV_NAMESPACE's default): it keeps its checkpoints there."""
 
@@ -88,6 +92,7 @@ def operator(kube: Kube, decision_log_dir: Path) -> Iterator[Operator]:
         "AIGOV_DECISION_LOG_DIR": str(decision_log_dir),
         # Checkpoints every few seconds, so a test sees one kept in the cluster soon.
         "AIGOV_DECISION_LOG_CHECKPOINT_SECONDS": "3",
+        "AIGOV_RESYNC_SECONDS": str(RESYNC_SECONDS),
     }
     with running_operator(kube.kubeconfig, log, config_name="aigov-e2e", **env) as op:
         yield op

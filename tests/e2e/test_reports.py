@@ -18,12 +18,12 @@ from tools.kubectl import Kube
 
 from aigov import kube as kube_api
 from aigov.api.models import GovernedModel
-from aigov.handlers.reconcile import RESYNC_SECONDS
 from aigov.handlers.reports import ReportWriter
 from aigov.kube import client as kube_client
 from aigov.policy.standing import Evidence
 from aigov.reconcile.reports import APIS, ReportFormat, workload_report
 from tests.e2e import governed, manifests
+from tests.e2e.conftest import RESYNC_SECONDS
 from tests.e2e.governed import ALICE, CAROL, IMAGE
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"

@@ -118,6 +118,9 @@ def test_webhook_port_bounds_are_accepted(port: str) -> None:
         ({"AIGOV_FAILURE_POLICY": "fail"}, "AIGOV_FAILURE_POLICY='fail': expected Fail or Ignore"),
         ({"AIGOV_FAILURE_POLICY": ""}, "AIGOV_FAILURE_POLICY='': expected Fail or Ignore"),
         ({"AIGOV_FAILURE_POLICY": "Open"}, "AIGOV_FAILURE_POLICY='Open': expected Fail or Ignore"),
+        ({"AIGOV_RESYNC_SECONDS": "4"}, "AIGOV_RESYNC_SECONDS=4: expected 5..86400"),
+        ({"AIGOV_RESYNC_SECONDS": "1m"}, "AIGOV_RESYNC_SECONDS='1m': expected an integer"),
+        ({"AIGOV_RECONCILE_CONCURRENCY": "0"}, "AIGOV_RECONCILE_CONCURRENCY=0: expected 1..64"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
@@ -258,3 +261,9 @@ def test_access_settings() -> None:
     assert Settings.from_env({"AIGOV_ACCESS_RESTRICTED_FOR": ""}).access_restricted_for == ()
     with pytest.raises(ConfigError, match="AIGOV_ACCESS_RESTRICTED_FOR='hgh': hgh not among"):
         Settings.from_env({"AIGOV_ACCESS_RESTRICTED_FOR": "hgh"})
+
+
+def test_reconcile_pacing() -> None:
+    assert (Settings().resync_seconds, Settings().reconcile_concurrency) == (300, 4)
+    s = Settings.from_env({"AIGOV_RESYNC_SECONDS": "30", "AIGOV_RECONCILE_CONCURRENCY": "16"})
+    assert (s.resync_seconds, s.reconcile_concurrency) == (30, 16)

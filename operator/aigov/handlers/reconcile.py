@@ -2,7 +2,7 @@
 
 One idempotent pass (`_reconcile`) serves every trigger: a daemon per model runs it at start,
 whenever something about the model changes (the model, its assessments and approvals, its
-pods), and when the next expiry comes due (never later than RESYNC_SECONDS).
+pods), and when the next expiry comes due (never later than Settings.resync_seconds).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -30,7 +31,8 @@ from aigov.reconcile.workloads import Flag, flag_changes, workload_refs
 
 log = logs.get("aigov.reconcile")
 
-RESYNC_SECONDS = 30.0
+RETRY_SECONDS = 5.0
+"""When a pass that failed (or met an unreadable model) is tried again."""
 LABELLED_KINDS = tuple(k.kind for k in workload_kinds().kinds)
 """Every kind of the kinds table: what runs a model, at any level of ownership."""
 
@@ -156,7 +158,7 @@ async def _reconcile(
         model = GovernedModel.from_body(body)
     except InvalidResource as exc:
         log.warning("invalid GovernedModel", namespace=namespace, name=name, error=str(exc))
-        return RESYNC_SECONDS
+        return float(settings.resync_seconds)
     ev = indexes.evidence(indices, namespace, name)
     objects = await kube.list_labelled(namespace, f"{MODEL_LABEL}={name}", LABELLED_KINDS)
     now = dt.datetime.now(dt.UTC)
@@ -188,8 +190,9 @@ async def _reconcile(
     if reports is not None:
         await reports.sync(namespace, name, done.reports)
     # A little past the expiry, so the pass that wakes up sees it expired.
-    due = done.due_in + 0.05 if done.due_in is not None else RESYNC_SECONDS
-    return min(RESYNC_SECONDS, due)
+    resync = float(settings.resync_seconds)
+    due = done.due_in + 0.05 if done.due_in is not None else resync
+    return min(resync, due)
 
 
 async def _reconcile_forever(
@@ -201,19 +204,23 @@ async def _reconcile_forever(
         wake.clear()
         log.debug("reconcile pass", namespace=key[0], name=key[1])
         try:
-            delay = await _reconcile(
-                key[0], key[1], indices, runtime.settings, runtime.phases, reports=runtime.reports
-            )
+            async with runtime.pass_slots:
+                delay = await _reconcile(
+                    key[0], key[1], indices, runtime.settings, runtime.phases,
+                    reports=runtime.reports,
+                )  # fmt: skip
         except asyncio.CancelledError:
             raise
         except Exception:  # one failed pass must not end the model's reconciler
             log.exception("reconcile failed", namespace=key[0], name=key[1])
-            delay = 5.0
+            delay = RETRY_SECONDS
         if delay is None:
             if not indices["governed_models"].get(key):
                 runtime.forget(key)  # gone, its workloads flagged: this reconciler ends
                 return
             delay = 0.0  # created again meanwhile: reconcile it at once
+        elif delay >= runtime.settings.resync_seconds:
+            delay *= random.uniform(0.9, 1.0)  # noqa: S311 - spreads resyncs, not a secret
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=delay)
 

@@ -45,6 +45,12 @@ class Runtime:
     """(namespace, model) -> that model's reconciler task."""
     phases: dict[tuple[str, str], str] = field(default_factory=dict)
     """Each reconciled model's phase, for the aigov_models gauge."""
+    pass_slots: asyncio.Semaphore = field(init=False)
+    """At most settings.reconcile_concurrency model passes call the API server at once;
+    the others wait here as parked tasks rather than as queued thread-pool calls."""
+
+    def __post_init__(self) -> None:
+        self.pass_slots = asyncio.Semaphore(self.settings.reconcile_concurrency)
 
     @property
     def ready(self) -> bool:
