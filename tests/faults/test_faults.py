@@ -77,8 +77,26 @@ class World:
         return status
 
     def fleet(self, model: str) -> list[dict[str, Any]]:
-        """Govern `model`, run FLEET Deployments of it; its history once it saw them all."""
-        governed.govern(self.kube, self.ns, model)
+        """Govern `model`, run FLEET Deployments of it; its history once it saw them all.
+
+        Each step waits until the operator has seen the one before (its status says so): the
+        previous fault may have left its watches reconnecting, and an approval sent before
+        the operator's index holds its assessment is refused (StampProtected), as it would
+        be for a person. The fault under test comes after this set-up."""
+        spec = governed.govern(self.kube, self.ns, model, approve=False)
+        self.kube.wait_for(
+            lambda: self.status(model).get("phase") == "PendingApproval",
+            f"{model} PendingApproval (the operator saw its assessment)",
+            60,
+        )
+        result = self.kube.apply(
+            governed.approval(f"{model}-ok", self.ns, model, spec, assessment_name=f"{model}-ra"),
+            user=CAROL,
+        )
+        assert result.ok, result.stderr
+        self.kube.wait_for(
+            lambda: self.status(model).get("phase") == "Approved", f"{model} Approved", 60
+        )
         docs = [
             manifests.deployment(f"{model}-{i}", self.ns, model=model, image=IMAGE)
             for i in range(FLEET)
