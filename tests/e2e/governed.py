@@ -215,9 +215,13 @@ def govern(
         result = kube.apply(manifest, user=user)
         assert result.ok, result.stderr
     if approve:
-        result = kube.apply(
-            approval(f"{name}-ok", namespace, name, spec, assessment_name=f"{name}-ra"),
-            user=CAROL,
-        )
-        assert result.ok, result.stderr
+        approve_model(kube, namespace, name, spec)
     return spec
+
+
+def approve_model(kube: Kube, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    """carol approves model `name` on the assessment govern() made for it."""
+    result = kube.apply(
+        approval(f"{name}-ok", namespace, name, spec, assessment_name=f"{name}-ra"), user=CAROL
+    )
+    assert result.ok, result.stderr

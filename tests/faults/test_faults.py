@@ -89,11 +89,7 @@ class World:
             f"{model} PendingApproval (the operator saw its assessment)",
             60,
         )
-        result = self.kube.apply(
-            governed.approval(f"{model}-ok", self.ns, model, spec, assessment_name=f"{model}-ra"),
-            user=CAROL,
-        )
-        assert result.ok, result.stderr
+        governed.approve_model(self.kube, self.ns, model, spec)
         self.kube.wait_for(
             lambda: self.status(model).get("phase") == "Approved", f"{model} Approved", 60
         )
