@@ -418,7 +418,38 @@ def test_the_operator_keeps_checkpoints_in_the_releases_configmap_and_nothing_el
 
 # ---- the governed workflow through the chart ---------------------------------------------
 
+STAND_IN = "e2e-stand-in"
 
+
+@pytest.fixture
+def session_operator_aside(kube: Kube, operator: Operator) -> Iterator[None]:
+    """The session's operator leads a Lease of its own and reconciles every namespace: it
+    would race the chart's replica for the writes this test attributes to the chart's RBAC
+    (a flag is written once, by whoever comes first). A stand-in holds its Lease for the
+    test, so it steps down at its next look, as for any other replica; then the Lease is
+    released and it takes it back."""
+    lease = ("lease", operator.config_name, "-n", "default")
+    offset = operator.log.stat().st_size
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    held = {"holderIdentity": STAND_IN, "leaseDurationSeconds": 3600, "renewTime": now}
+    patch = json.dumps({"spec": held})
+    kube.run("patch", *lease, "--type=merge", "-p", patch, check=True)
+
+    def stepped_down() -> bool:
+        with operator.log.open("rb") as log:
+            log.seek(offset)
+            lines = log.read().decode(errors="replace").splitlines()
+        return any('"another replica leads"' in line and STAND_IN in line for line in lines)
+
+    try:
+        kube.wait_for(stepped_down, "the session's operator to step down", 30)
+        yield
+    finally:
+        released = json.dumps({"spec": {"holderIdentity": "", "leaseDurationSeconds": 1}})
+        kube.run("patch", *lease, "--type=merge", "-p", released, check=True)
+
+
+@pytest.mark.usefixtures("session_operator_aside")
 def test_governed_workflow_through_the_chart(
     kube: Kube, kubeconfig: Path, release: Release, chart_operator: Operator, unique: str
 ) -> None:

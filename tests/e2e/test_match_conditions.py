@@ -135,6 +135,9 @@ def test_a_scale_up_through_the_scale_subresource_is_sent(
     ns = kube.namespace(f"mc-scale-{unique}", mode="warn")
     manifest = manifests.deployment("trainer", ns, gpus=1, replicas=0)
     assert kube.apply(manifest).ok
+    # Its ReplicaSet (no replicas, still a GPU template) is judged a moment later: count from
+    # after it, or its decision lands in the middle of the count.
+    kube.wait_for(lambda: len(kube.list("replicasets", ns)) == 1, "the ReplicaSet")
     before = decisions(operator)
     up = kube.run("scale", "deployment/trainer", "-n", ns, "--replicas=1", "--dry-run=server")
     assert up.ok, up.stderr
