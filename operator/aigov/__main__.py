@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import kopf
+import uvloop
 
 import aigov.handlers  # noqa: F401 - importing registers the handlers with kopf
 from aigov import logs
@@ -37,12 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     runtime.cert_dir, runtime.ca_pem = prepare_certificates(settings)
     kopf_settings = kopf.OperatorSettings()
     configure(kopf_settings, runtime)
-    kopf.run(
-        clusterwide=True,
-        standalone=True,
-        settings=kopf_settings,
-        memo=kopf.Memo(runtime=runtime),
-    )
+    # uvloop: the admission server's TLS and HTTP handling cost about a tenth less CPU per
+    # review than on asyncio's own loop (issue 10); the Runner closes the loop, its async
+    # generators and the default thread pool at exit, which kopf.run(loop=...) leaves to us.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        kopf.run(
+            loop=runner.get_loop(),
+            clusterwide=True,
+            standalone=True,
+            settings=kopf_settings,
+            memo=kopf.Memo(runtime=runtime),
+        )
     return 0
 
 
