@@ -442,18 +442,32 @@ async def test_a_thousand_reviews_over_https_leave_no_memory_behind(harness: Har
     assert growth < HTTP_LEAK_BOUND, f"{growth} bytes kept after 1,000 reviews:\n{top}"
 
 
-async def test_a_draining_server_closes_every_connection_after_its_answer(
-    harness: Harness,
+async def test_a_draining_server_answers_on_idle_connections_and_then_closes_them(
+    harness: Harness, pki: Pki
 ) -> None:
     """A replica about to stop (preStop /drain) answers everything but keeps no connection
-    alive: the API server reconnects through the Service to a replica that stays."""
-    status, _ = await harness.post(review("uid-before"))
-    assert status == 200
-    harness.server.drain()
-    await asyncio.sleep(0.2)  # the idle connection it closed reaches the client's pool
-    async with harness.session.post(
-        f"{harness.url}/validate-workloads", json=review("uid-draining")
-    ) as resp:
-        body = await resp.json()
-        assert resp.headers.get("Connection", "").lower() == "close"
-    assert body["response"] == {"uid": "uid-draining", "allowed": True}
+    alive: the API server reconnects through the Service to a replica that stays. An idle
+    keep-alive connection is not closed under the client by the drain (a request it sends
+    in that instant would fail with EOF: 9 of 30,000 requests over 22 restarts at 200/s
+    before): its next request is answered, with `Connection: close`."""
+    port = int(harness.url.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    body = json.dumps(review("uid-draining"))
+
+    def post() -> tuple[int, str, dict[str, Any]]:
+        conn.request("POST", "/validate-workloads", body=body)
+        answer = conn.getresponse()
+        data = json.loads(answer.read())
+        return answer.status, answer.getheader("Connection", ""), data
+
+    try:
+        status, connection, _ = await asyncio.to_thread(post)
+        assert (status, connection.lower()) == (200, "")  # HTTP/1.1: kept alive
+        harness.server.drain()
+        await asyncio.sleep(0.2)  # a closed connection would reach the client by now
+        status, connection, data = await asyncio.to_thread(post)
+        assert (status, connection.lower()) == (200, "close")
+        assert data["response"] == {"uid": "uid-draining", "allowed": True}
+    finally:
+        conn.close()

@@ -41,6 +41,12 @@ API server treats as a failed call (failurePolicy), not a verdict."""
 CERT_CHECK_SECONDS = 5.0
 """How often the certificate files are checked for a renewal."""
 
+KEEPALIVE_SECONDS = 120.0
+"""How long an idle keep-alive connection is kept. Longer than the API server's own idle
+timeout for webhook connections (90 s, Go's default transport), so the client ends an idle
+connection, never the server: a server closing it would race the client's next request on
+it, which then fails ("EOF") and the failurePolicy decides (aiohttp's default is 75 s)."""
+
 Route = Callable[[AdmissionRequest], Awaitable[dict[str, Any]]]
 """A webhook path's handler: the parsed request in, the AdmissionReview answer out."""
 
@@ -83,7 +89,9 @@ class AdmissionServer:
     async def start(self) -> None:
         app = aiohttp.web.Application(client_max_size=MAX_REVIEW_BYTES)
         app.router.add_post("/{path}", self._handle)
-        self._runner = aiohttp.web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = aiohttp.web.AppRunner(
+            app, handle_signals=False, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS
+        )
         await self._runner.setup()
         site = aiohttp.web.TCPSite(
             self._runner, self._host, self._port, ssl_context=self._context, backlog=1024
@@ -93,22 +101,25 @@ class AdmissionServer:
         log.info("admission server listening", host=self._host, port=self._port)
 
     def drain(self) -> None:
-        """Stop keeping connections alive: idle ones are closed now, busy ones after their
-        answer, and every later answer says `Connection: close`.
+        """Stop keeping connections alive: from now on every answer says `Connection: close`
+        and closes its connection; the idle ones are closed by stop().
 
         For a replica about to stop (the chart's preStop calls /drain on the health port,
-        then SIGTERM stops the server): the API server's keep-alive connections to this pod
-        would otherwise be closed under it at exit, and a request sent on one in that
-        instant fails ("server closed idle connection"), which the failurePolicy decides.
-        Reconnecting goes through the Service, to a replica that stays.
+        waits, then SIGTERM stops the server): the API server's keep-alive connections to
+        this pod would otherwise be closed under it, and a request sent on one in that
+        instant fails ("EOF"), which the failurePolicy decides. Every connection the API
+        server uses during the wait is ended by the client after its answer and reconnects
+        through the Service to a replica that stays. Idle ones are left alone until stop():
+        closing one races the client picking it, and the later that happens, the deeper it
+        sits in the client's most-recently-used-first pool and the less likely it is picked.
         """
         if not self.draining:
             self.draining = True
-            self._close_idle_connections()
             log.info("admission server draining: connections are no longer kept alive")
 
     async def stop(self) -> None:
         self.drain()
+        self._close_idle_connections()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
