@@ -99,6 +99,13 @@ def _settle(pid: int, budget_s: float) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def _control_plane_pids(cluster: Cluster) -> dict[str, int]:
+    """The API server's and etcd's pids, for the per-load CPU split."""
+    return {
+        name: int((cluster.pids / f"{name}.pid").read_text()) for name in ("kube-apiserver", "etcd")
+    }
+
+
 def _load_models(
     api: Callable[[], KubeApi], pid: int, first: int, last: int, settle_s: float
 ) -> dict[str, Any]:
@@ -220,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                     seconds,
                     operator_pid=op.process.pid,
                     metrics_url=metrics_url,
+                    processes=_control_plane_pids(cluster),
                 )
                 result["loads"] = rows
                 result["webhook_cpu"] = (
@@ -331,6 +339,11 @@ def _finish(result: dict[str, Any], seconds: float) -> None:
         f"{result['started']}, {seconds:.0f} s per load, dry-run GPU Pod creates via vegeta",
         "",
         report.render_table(result["loads"]),
+        "",
+        "CPU per request, baseline / governed (whole processes; machine busy = share of all "
+        "cores):",
+        "",
+        report.render_cpu_table(result["loads"]),
         "",
     ]
     for row in result["in_process"]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bench import manifests as m
 from bench import procstat
-from bench.report import LoadResult
+from bench.report import CpuSplit, LoadResult
 from bench.vegeta import Driver, Load, Summary, target_line
 
 FULL_LOADS: tuple[Load, ...] = (
@@ -59,6 +59,29 @@ def _reviews(metrics_url: str) -> float | None:
     return None
 
 
+class CpuMeter:
+    """CPU time of named processes and of the whole machine between start() and split()."""
+
+    def __init__(self, pids: Mapping[str, int]) -> None:
+        self._pids = dict(pids)
+        self._start: dict[str, float] = {}
+        self._machine = (0, 0)
+
+    def start(self) -> None:
+        self._start = {name: procstat.cpu_seconds(pid) for name, pid in self._pids.items()}
+        self._machine = procstat.machine_ticks()
+
+    def split(self, requests: int) -> CpuSplit:
+        busy, total = procstat.machine_ticks()
+        spent = {
+            name: procstat.cpu_seconds(pid) - self._start[name] for name, pid in self._pids.items()
+        }
+        return CpuSplit(
+            {name: round(1000 * s / max(requests, 1), 3) for name, s in spent.items()},
+            round((busy - self._machine[0]) / max(total - self._machine[1], 1), 3),
+        )
+
+
 def run_loads(
     driver: Driver,
     server: str,
@@ -67,9 +90,14 @@ def run_loads(
     *,
     operator_pid: int,
     metrics_url: str,
+    processes: Mapping[str, int] | None = None,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> tuple[list[LoadResult], Cpu | None]:
-    """Every load on both namespaces; the operator's CPU over the governed CPU_LOAD."""
+    """Every load on both namespaces; the operator's CPU over the governed CPU_LOAD.
+
+    `processes` (name -> pid, the operator as "aigov" is added) are metered on every load,
+    with the machine's busy share, to tell aigov's own cost from a machine out of cores."""
+    meter = CpuMeter({**(processes or {}), "aigov": operator_pid})
     targets = {
         "baseline": pod_target(server, m.NS_BASELINE, governed=False),
         "governed": pod_target(server, m.NS_GOVERNED, governed=True),
@@ -80,6 +108,7 @@ def run_loads(
     cpu: Cpu | None = None
     for load in loads:
         summaries: dict[str, Summary] = {}
+        splits: dict[str, CpuSplit] = {}
         for side, target in targets.items():
             measure_cpu = side == "governed" and load.label == CPU_LOAD
             if measure_cpu:
@@ -87,7 +116,9 @@ def run_loads(
                     procstat.cpu_seconds(operator_pid),
                     _reviews(metrics_url),
                 )
+            meter.start()
             summaries[side] = driver.run(f"{load.label}-{side}", target, load, seconds)
+            splits[side] = meter.split(summaries[side].requests)
             if measure_cpu:
                 reviews_after = _reviews(metrics_url)
                 reviews = (
@@ -106,5 +137,7 @@ def run_loads(
                 f"{s.throughput_rps:7.0f}/s  failed {s.failed}"
             )
             time.sleep(1)
-        rows.append(LoadResult(load.label, summaries["baseline"], summaries["governed"], load.rate))
+        rows.append(
+            LoadResult(load.label, summaries["baseline"], summaries["governed"], load.rate, splits)
+        )
     return rows, cpu

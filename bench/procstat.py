@@ -54,3 +54,20 @@ def scrape(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback only
         text: bytes = resp.read()
         return text.decode()
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    return parse_machine_ticks(Path("/proc/stat").read_text())
+
+
+def parse_machine_ticks(stat: str) -> tuple[int, int]:
+    """(busy, total) from the text of /proc/stat: its first line sums every core; idle and
+    iowait are not busy; guest time is already inside user and nice (proc(5)), so only the
+    first eight fields count."""
+    first = stat.splitlines()[0].split()
+    if first[0] != "cpu":
+        raise ValueError(f"/proc/stat does not start with the 'cpu' line: {first[:1]}")
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    total = user + nice + system + idle + iowait + irq + softirq + steal
+    return total - idle - iowait, total

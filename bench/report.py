@@ -8,7 +8,7 @@ issue 10 sets for this 2-core machine, each shown with the figure it was judged 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.vegeta import Summary
 
@@ -24,6 +24,17 @@ RSS_LIMIT_MIB: Mapping[int, float] = {1000: 150.0, 10000: 600.0}
 
 
 @dataclass(frozen=True)
+class CpuSplit:
+    """Where one side of a load spent CPU: why a latency moved, not only that it did."""
+
+    ms_per_request: Mapping[str, float]
+    """CPU milliseconds per request by process (kube-apiserver, etcd, aigov)."""
+    machine_busy: float
+    """Share of all the machine's cores busy during the load (0 to 1): near 1, requests
+    queue for a core whoever is slow."""
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """One load, run against both namespaces."""
 
@@ -32,6 +43,8 @@ class LoadResult:
     governed: Summary
     rate: int = 0
     """Requests per second asked of a fixed-rate load; 0 for a closed loop."""
+    cpu: Mapping[str, CpuSplit] = field(default_factory=dict)
+    """By side ("baseline", "governed"), when measured."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,31 @@ def render_table(rows: Sequence[LoadResult]) -> str:
             f"| {r.load} | {_ms(r.baseline)} | {_ms(r.governed)} | "
             f"{r.baseline.throughput_rps:,.0f} / {r.governed.throughput_rps:,.0f} per s | "
             f"{failure_text(r.baseline)} / {failure_text(r.governed)} |"
+        )
+    return "\n".join(lines)
+
+
+def render_cpu_table(rows: Sequence[LoadResult]) -> str:
+    """CPU per request by process and the machine's busy share, baseline / governed."""
+    lines = [
+        "| load | kube-apiserver ms/request | etcd ms/request | aigov ms/request | machine busy |",
+        "|---|---|---|---|---|",
+    ]
+
+    def pair(row: LoadResult, process: str) -> str:
+        base, gov = row.cpu["baseline"], row.cpu["governed"]
+        return (
+            f"{base.ms_per_request.get(process, 0.0):.2f} / "
+            f"{gov.ms_per_request.get(process, 0.0):.2f}"
+        )
+
+    for r in rows:
+        if not {"baseline", "governed"} <= r.cpu.keys():
+            continue
+        busy = f"{r.cpu['baseline'].machine_busy:.0%} / {r.cpu['governed'].machine_busy:.0%}"
+        lines.append(
+            f"| {r.load} | {pair(r, 'kube-apiserver')} | {pair(r, 'etcd')} | "
+            f"{pair(r, 'aigov')} | {busy} |"
         )
     return "\n".join(lines)
 

@@ -119,6 +119,30 @@ def test_cpu_time_is_counted_after_a_command_name_with_spaces_and_parentheses() 
     assert procstat.parse_cpu_seconds(stat, 100) == 3.0
 
 
+def test_machine_ticks_count_idle_and_iowait_as_not_busy() -> None:
+    stat = "cpu  100 5 40 800 50 3 2 0 7 0\ncpu0 50 2 20 400 25 1 1 0 3 0\n"
+    # busy = user + nice + system + irq + softirq + steal; guest (7) is inside user already
+    assert procstat.parse_machine_ticks(stat) == (150, 1000)
+    with pytest.raises(ValueError, match="cpu"):
+        procstat.parse_machine_ticks("intr 1 2 3\n")
+
+
+def test_the_cpu_table_shows_each_process_baseline_over_governed() -> None:
+    split = {
+        "baseline": report.CpuSplit({"kube-apiserver": 1.25, "etcd": 0.1}, 0.42),
+        "governed": report.CpuSplit({"kube-apiserver": 2.5, "etcd": 0.1, "aigov": 0.9}, 0.87),
+    }
+    rows = [
+        report.LoadResult("200 req/s fixed rate", _summary(10, 200), _summary(30, 200), 200, split),
+        report.LoadResult("unmetered", _summary(10, 200), _summary(30, 200)),
+    ]
+    table = report.render_cpu_table(rows).splitlines()
+    assert len(table) == 3  # the unmetered row is left out
+    assert table[2] == (
+        "| 200 req/s fixed rate | 1.25 / 2.50 | 0.10 / 0.10 | 0.00 / 0.90 | 42% / 87% |"
+    )
+
+
 def test_a_counter_is_summed_over_its_label_sets_and_other_metrics_are_ignored() -> None:
     text = "\n".join(
         [
