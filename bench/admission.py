@@ -215,7 +215,12 @@ def main(argv: list[str] | None = None) -> int:
             driver = Driver(binaries.find("vegeta"), _user_tls(cluster), OUT / "work")
             api = _api_factory(cluster)
             with running_operator(
-                cluster.kubeconfig, OUT / "operator.log", config_name=CONFIG
+                cluster.kubeconfig,
+                OUT / "operator.log",
+                config_name=CONFIG,
+                # A GPU Pod is judged in every namespace (reserved pools), so the baseline
+                # namespace is excluded from every webhook: it measures the API server alone.
+                AIGOV_EXCLUDED_NAMESPACES=f"kube-system,{m.NS_BASELINE}",
             ) as op:
                 asyncio.run(_prepare(api))
                 metrics_url = f"http://127.0.0.1:{op.health_port}/metrics"
