@@ -1,9 +1,10 @@
 """The table: dry-run Pod creates through the real API server, governed vs baseline.
 
 Each load runs against the baseline namespace (excluded from every aigov webhook, the
-reserved-pool one included: the API server's own cost) and then the governed one (aigov's webhooks judge the GPU Pod in full), in the same
-run, so the difference is what aigov adds. Server-side dry run: authentication,
-authorization, every admission plugin and webhook run, nothing is stored.
+reserved-pool one included: the API server's own cost) and then the governed one (aigov's
+webhooks judge the GPU Pod in full), in the same run, so the difference is what aigov adds.
+Server-side dry run: authentication, authorization, every admission plugin and webhook run,
+nothing is stored.
 """
 
 from __future__ import annotations
