@@ -67,6 +67,8 @@ class CpuMeter:
         self._pids = dict(pids)
         self._start: dict[str, float] = {}
         self._machine = (0, 0)
+        self.spent: dict[str, float] = {}
+        """CPU seconds by process over the last start()..split()."""
 
     def start(self) -> None:
         self._start = {name: procstat.cpu_seconds(pid) for name, pid in self._pids.items()}
@@ -74,11 +76,11 @@ class CpuMeter:
 
     def split(self, requests: int) -> CpuSplit:
         busy, total = procstat.machine_ticks()
-        spent = {
+        self.spent = {
             name: procstat.cpu_seconds(pid) - self._start[name] for name, pid in self._pids.items()
         }
         return CpuSplit(
-            {name: round(1000 * s / max(requests, 1), 3) for name, s in spent.items()},
+            {name: round(1000 * s / max(requests, 1), 3) for name, s in self.spent.items()},
             round((busy - self._machine[0]) / max(total - self._machine[1], 1), 3),
         )
 
@@ -112,11 +114,7 @@ def run_loads(
         splits: dict[str, CpuSplit] = {}
         for side, target in targets.items():
             measure_cpu = side == "governed" and load.label == CPU_LOAD
-            if measure_cpu:
-                cpu_before, reviews_before = (
-                    procstat.cpu_seconds(operator_pid),
-                    _reviews(metrics_url),
-                )
+            reviews_before = _reviews(metrics_url) if measure_cpu else None
             meter.start()
             summaries[side] = driver.run(f"{load.label}-{side}", target, load, seconds)
             splits[side] = meter.split(summaries[side].requests)
@@ -127,11 +125,7 @@ def run_loads(
                     if reviews_before is None or reviews_after is None
                     else reviews_after - reviews_before
                 )
-                cpu = Cpu(
-                    procstat.cpu_seconds(operator_pid) - cpu_before,
-                    reviews,
-                    summaries[side].requests,
-                )
+                cpu = Cpu(meter.spent["aigov"], reviews, summaries[side].requests)
             s = summaries[side]
             log(
                 f"  {load.label:<26} {side:<8} p50 {s.p50_ms:8.1f} ms  p99 {s.p99_ms:8.1f} ms  "
