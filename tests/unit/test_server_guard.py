@@ -357,15 +357,21 @@ async def test_a_renewed_certificate_is_served_without_a_restart(
         pki.pkeyfile.write_bytes(original[1])
 
 
+def _keep_alive_connection(harness: Harness, pki: Pki) -> http.client.HTTPSConnection:
+    """One client connection kept alive across requests, as the API server keeps them
+    (aiohttp's client pool would reconnect quietly and hide what the server did)."""
+    port = int(harness.url.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
+    return http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+
+
 async def test_a_reload_drops_idle_keep_alive_connections_at_once(
     harness: Harness, pki: Pki
 ) -> None:
     """A client holding a keep-alive connection (the API server does) must not be left with
     a connection the server no longer reads: its next request fails at once, and it
     reconnects and shakes hands with the new certificate."""
-    port = int(harness.url.rsplit(":", 1)[1])
-    ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    conn = _keep_alive_connection(harness, pki)
     body = json.dumps(review("uid-ka"))
 
     def post() -> int:
@@ -450,9 +456,7 @@ async def test_a_draining_server_answers_on_idle_connections_and_then_closes_the
     keep-alive connection is not closed under the client by the drain (a request it sends
     in that instant would fail with EOF: 9 of 30,000 requests over 22 restarts at 200/s
     before): its next request is answered, with `Connection: close`."""
-    port = int(harness.url.rsplit(":", 1)[1])
-    ctx = ssl.create_default_context(cadata=pki.ca.cert_pem.decode())
-    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+    conn = _keep_alive_connection(harness, pki)
     body = json.dumps(review("uid-draining"))
 
     def post() -> tuple[int, str, dict[str, Any]]:
